@@ -1,0 +1,11 @@
+/**
+ * vaelab: autoencoders and VAEs on MNIST with TensorFlow.js. Notebooks and tests import this.
+ * @module
+ */
+export * from "./backend.ts";
+export * from "./data.ts";
+export * from "./random.ts";
+export * from "./layers.ts";
+export * from "./models.ts";
+export * from "./losses.ts";
+export * from "./train.ts";

@@ -1,0 +1,70 @@
+import * as tf from "@tensorflow/tfjs";
+import { assertEquals, assertThrows } from "@std/assert";
+import {
+  AE_DEFAULTS,
+  buildModel,
+  disposeModel,
+  getWeights,
+  initBackend,
+  type ModelConfig,
+  setWeights,
+  VAE_DEFAULTS,
+} from "../lib/mod.ts";
+
+await initBackend({ backend: "wasm", quiet: true });
+
+const CASES: ModelConfig[] = [
+  { ...VAE_DEFAULTS, latentSize: 5, hiddenSize: 32 },
+  { ...AE_DEFAULTS, latentSize: 5, hiddenSize: 32 },
+  { ...VAE_DEFAULTS, arch: "conv", latentSize: 3, hiddenSize: 16 },
+  { ...AE_DEFAULTS, arch: "conv", latentSize: 3, hiddenSize: 16 },
+];
+
+for (const config of CASES) {
+  Deno.test(`${config.arch} ${config.kind}: encoder and decoder give the documented shapes`, () => {
+    const before = tf.memory().numTensors;
+    const model = buildModel(config);
+    tf.tidy(() => {
+      const x = tf.zeros([6, 784]) as tf.Tensor2D;
+      const { mean, logVar } = model.encode(x);
+      assertEquals(mean.shape, [6, config.latentSize]);
+      assertEquals(logVar?.shape, config.kind === "vae" ? [6, config.latentSize] : undefined);
+      assertEquals(model.decode(mean).shape, [6, 784]);
+    });
+    disposeModel(model);
+    assertEquals(tf.memory().numTensors, before);
+  });
+}
+
+Deno.test("buildModel() with the same seed gives the same weights, another seed others", () => {
+  const config = { ...VAE_DEFAULTS, hiddenSize: 8, latentSize: 2 };
+  const [a, b, c] = [config, config, { ...config, seed: 1 }].map(buildModel);
+  assertEquals(getWeights(a), getWeights(b));
+  assertEquals(getWeights(a)[0].length, 784 * 8);
+  assertEquals(getWeights(a)[0].some((v, i) => v !== getWeights(c)[0][i]), true);
+  [a, b, c].forEach(disposeModel);
+});
+
+Deno.test("setWeights() restores what getWeights() saved and rejects wrong sizes", () => {
+  const config = { ...AE_DEFAULTS, hiddenSize: 8, latentSize: 2 };
+  const a = buildModel(config);
+  const b = buildModel({ ...config, seed: 3 });
+  setWeights(b, getWeights(a));
+  assertEquals(getWeights(b), getWeights(a));
+  assertThrows(() => setWeights(b, getWeights(a).slice(1)), RangeError, "expected 8");
+  const wrong = getWeights(a);
+  wrong[1] = new Float32Array(3);
+  assertThrows(() => setWeights(b, wrong), RangeError, "weight 1 must have 8 values; got 3");
+  [a, b].forEach(disposeModel);
+});
+
+Deno.test("buildModel() names the bad field and value", () => {
+  assertThrows(() => buildModel({ ...VAE_DEFAULTS, latentSize: 0 }), RangeError, "latentSize");
+  assertThrows(() => buildModel({ ...VAE_DEFAULTS, hiddenSize: 2.5 }), RangeError, "2.5");
+  assertThrows(
+    () => buildModel({ ...VAE_DEFAULTS, kind: "gan" as "ae" }),
+    RangeError,
+    'kind must be "ae" or "vae"; got "gan"',
+  );
+  assertThrows(() => buildModel({ ...VAE_DEFAULTS, arch: "rnn" as "mlp" }), RangeError, "rnn");
+});
