@@ -9,3 +9,4 @@ export * from "./layers.ts";
 export * from "./models.ts";
 export * from "./losses.ts";
 export * from "./train.ts";
+export * as linearGaussian from "./linear_gaussian.ts";

@@ -218,17 +218,17 @@ Deno.test("monteCarloElbo() is within 4 standard errors of exactElbo() and repea
 Deno.test("iwaeBound() climbs towards log p(x): L_1 < L_10 < L_1000, L_5000 within 0.05 nats", () => {
   const { model, x } = draw(5, 20, 1);
   // A diagonal q narrower than a correlated posterior gives heavy-tailed weights p/q; this modest
-  // model's posterior is correlated little enough that L_5000 varies by ~0.03 nats between draws.
+  // model's posterior is correlated little enough that one L_5000 varies by ~0.05 nats.
   const q = bestDiagonalQ(model, x);
   const logPx = logMarginal(model, x);
   const bound = (samples: number, repeats: number) =>
     iwaeBound(model, x, q, { samples, repeats, seed: samples });
-  const [l1, l10, l1000, l5000] = [bound(1, 2000), bound(10, 400), bound(1000, 8), bound(5000, 4)];
+  const [l1, l10, l1000, l5000] = [bound(1, 2000), bound(10, 400), bound(1000, 8), bound(5000, 8)];
   assert(l1.mean + 2 * l1.stdError < l10.mean, `L_1 ${l1.mean} vs L_10 ${l10.mean}`);
   assert(l10.mean + 2 * l10.stdError < l1000.mean, `L_10 ${l10.mean} vs L_1000 ${l1000.mean}`);
   assert(Math.abs(l1.mean - exactElbo(model, x, q).elbo) < 4 * l1.stdError); // L_1 is the ELBO
   assert(Math.abs(l5000.mean - logPx) < 0.05, `L_5000 ${l5000.mean} vs log p(x) ${logPx}`);
-  assertEquals(l5000.values.length, 4);
+  assertEquals(l5000.values.length, 8);
 });
 
 Deno.test("fitDiagonalQ() closes the gap to the best diagonal KL, and to 0 for orthogonal columns", () => {
