@@ -11,44 +11,73 @@ import * as tf from "@tensorflow/tfjs";
 /** Activations a layer may fuse. */
 export type Activation = "linear" | "relu";
 
+/** A forward value and the gradient of a scalar with respect to each input, given dy. */
+export interface CustomOpResult<T extends tf.Tensor> {
+  value: T;
+  gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor[];
+}
+
+/** `tf.customGrad` with typed inputs: `f` gets the input tensors and a function to save some. */
+export function customOp<T extends tf.Tensor>(
+  f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => CustomOpResult<T>,
+): (...inputs: tf.Tensor[]) => T {
+  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    return f(args as tf.Tensor[], save);
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (...inputs) => op(...inputs) as T;
+}
+
+/** Options of {@linkcode dense}. */
+export interface DenseOptions {
+  /** Compute the gradient with respect to x (default true); false for a layer fed with data. */
+  inputGradient?: boolean;
+}
+
 /** y = act(x W + b): x [B, in], W [in, out], b [out] -> y [B, out]. */
 export function dense(
   x: tf.Tensor2D,
   kernel: tf.Tensor2D | tf.Variable,
   bias: tf.Tensor1D | tf.Variable,
   activation: Activation = "linear",
+  options: DenseOptions = {},
 ): tf.Tensor2D {
-  return denseOp(activation)(x, kernel as tf.Tensor2D, bias as tf.Tensor1D) as tf.Tensor2D;
+  const k = kernel as tf.Tensor2D;
+  const b = bias as tf.Tensor1D;
+  if (options.inputGradient === false) {
+    // x is a constant of this op, so backprop skips the [B, in] product nobody needs.
+    return customOp(([k, b], save) =>
+      denseForward(x, k as tf.Tensor2D, b as tf.Tensor1D, activation, save, false)
+    )(k, b);
+  }
+  return customOp(([x, k, b], save) =>
+    denseForward(x as tf.Tensor2D, k as tf.Tensor2D, b as tf.Tensor1D, activation, save, true)
+  )(x, k, b);
 }
 
-const denseOps = new Map<Activation, (...inputs: tf.Tensor[]) => tf.Tensor>();
-
-function denseOp(activation: Activation): (...inputs: tf.Tensor[]) => tf.Tensor {
-  let op = denseOps.get(activation);
-  if (op) return op;
-  op = tf.customGrad((...args) => {
-    const [x, kernel, bias] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-    const save = args[3] as unknown as tf.GradSaveFunc;
-    const y = tf.fused.matMul({ a: x, b: kernel, bias, activation });
-    save([x, kernel, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sk, sy] = saved as tf.Tensor2D[];
-        // The ReLU's gradient passes where its output is positive.
-        const dz = activation === "relu"
-          ? tf.mul(dy, tf.step(sy)) as tf.Tensor2D
-          : dy as tf.Tensor2D;
-        return [
-          tf.matMul(dz, tf.transpose(sk)), // dx [B, in]
-          tf.matMul(tf.transpose(sx), dz), // dW [in, out]
-          tf.sum(dz, 0), // db [out]
-        ];
-      },
-    };
-  });
-  denseOps.set(activation, op);
-  return op;
+/** The fused forward product and a backward pass made of plain (untransposed) matMuls. */
+function denseForward(
+  x: tf.Tensor2D,
+  kernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  activation: Activation,
+  save: tf.GradSaveFunc,
+  inputGradient: boolean,
+): CustomOpResult<tf.Tensor2D> {
+  const y = tf.fused.matMul({ a: x, b: kernel, bias, activation }) as tf.Tensor2D;
+  save([x, kernel, y]);
+  return {
+    value: y,
+    gradFunc: (dy, saved) => {
+      const [sx, sk, sy] = saved as tf.Tensor2D[];
+      // The ReLU's gradient passes where its output is positive.
+      const dz = activation === "relu" ? tf.mul(dy, tf.step(sy)) as tf.Tensor2D : dy as tf.Tensor2D;
+      const dKernel = tf.matMul(tf.transpose(sx), dz); // [in, out]
+      const dBias = tf.sum(dz, 0); // [out]
+      if (!inputGradient) return [dKernel, dBias];
+      return [tf.matMul(dz, tf.transpose(sk)), dKernel, dBias]; // dx [B, in] first
+    },
+  };
 }
 
 /** act(conv(x, filter, stride, 'same') + b): x [B, H, W, Cin], filter [h, w, Cin, Cout]. */

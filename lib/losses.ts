@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { customOp } from "./layers.ts";
 import type { Model } from "./models.ts";
 
 /** How a pixel is modelled given the decoder's output. */
@@ -26,10 +27,15 @@ const HALF_LOG_TWO_PI = 0.5 * Math.log(2 * Math.PI);
  * sum_i x_i l_i - max(l_i, 0) - log1p(exp(-|l_i|)). x, logits [B, D] -> [B].
  */
 export function bernoulliLogLikelihood(x: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const softplus = tf.add(tf.relu(logits), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
-    return tf.sum(tf.sub(tf.mul(x, logits), softplus), 1) as tf.Tensor1D;
-  });
+  // Its own gradient, d/dl = x - sigmoid(l): one expression instead of backpropagating through
+  // the elementwise ops of the stable form. x is a target, a constant of the op.
+  return customOp<tf.Tensor1D>(([logits], save) => {
+    save([logits]);
+    return {
+      value: tf.sum(tf.sub(tf.mul(x, logits), tf.softplus(logits)), 1) as tf.Tensor1D,
+      gradFunc: (dy, [saved]) => [tf.mul(tf.sub(x, tf.sigmoid(saved)), tf.expandDims(dy, 1))],
+    };
+  })(logits);
 }
 
 /**

@@ -119,7 +119,10 @@ function buildMlp(config: ModelConfig): Model {
   return {
     config: { ...config },
     variables: [...e1, ...e2, ...d1, ...d2],
-    encode: (x) => splitHead(dense(dense(x, e1[0], e1[1], "relu"), e2[0], e2[1]), config),
+    encode: (x) => {
+      const h = dense(x, e1[0], e1[1], "relu", { inputGradient: false }); // [B, hidden]
+      return splitHead(dense(h, e2[0], e2[1]), config);
+    },
     decode: (z) => dense(dense(z, d1[0], d1[1], "relu"), d2[0], d2[1]),
   };
 }
