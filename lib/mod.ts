@@ -10,3 +10,4 @@ export * from "./models.ts";
 export * from "./losses.ts";
 export * from "./train.ts";
 export * as linearGaussian from "./linear_gaussian.ts";
+export * from "./optimizer.ts";

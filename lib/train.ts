@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { batches, type Dataset } from "./data.ts";
+import { Adam } from "./optimizer.ts";
 import { mixSeeds } from "./random.ts";
 import { elboTerms, type Likelihood } from "./losses.ts";
 import { buildModel, type Model, type ModelConfig, VAE_DEFAULTS } from "./models.ts";
@@ -135,7 +136,7 @@ export async function train(
 ): Promise<TrainResult> {
   validateTrainConfig(config);
   const model = options.model ?? buildModel(config);
-  const optimizer = tf.train.adam(config.learningRate);
+  const optimizer = new Adam({ learningRate: config.learningRate });
   const progressEvery = options.progressEvery ?? 10;
   const steps = Math.ceil(data.train.size / config.batchSize);
   const history: EpochRecord[] = [];
@@ -175,23 +176,19 @@ export async function train(
         totalSteps += 1;
         const x = tf.tensor2d(batch.images, [batch.size, batch.images.length / batch.size]);
         const input = noisyInput(x, config.noise, stepSeed(config.seed, epoch, step, INPUT_NOISE));
-        optimizer.minimize(
-          () => {
-            const terms = elboTerms(model, x, {
-              ...config,
-              seed: stepSeed(config.seed, epoch, step, SAMPLING),
-              input,
-            });
-            const loss = tf.mean(terms.loss) as tf.Scalar;
-            const means = tf.stack([loss, tf.mean(terms.reconstruction), tf.mean(terms.kl)]);
-            pending.push(tf.keep(means) as tf.Tensor1D);
-            return loss;
-          },
-          false,
-          model.variables,
-        );
-        x.dispose();
-        input?.dispose();
+        const { value, grads } = tf.variableGrads(() => {
+          const terms = elboTerms(model, x, {
+            ...config,
+            seed: stepSeed(config.seed, epoch, step, SAMPLING),
+            input,
+          });
+          const loss = tf.mean(terms.loss) as tf.Scalar;
+          const means = tf.stack([loss, tf.mean(terms.reconstruction), tf.mean(terms.kl)]);
+          pending.push(tf.keep(means) as tf.Tensor1D);
+          return loss;
+        }, model.variables);
+        optimizer.apply(model.variables, grads);
+        tf.dispose([x, input, value, grads] as tf.TensorContainer);
         if (step % progressEvery === 0 && step < steps) await flush(true);
       }
       await flush(false);
