@@ -11,3 +11,5 @@ export * from "./losses.ts";
 export * from "./train.ts";
 export * as linearGaussian from "./linear_gaussian.ts";
 export * from "./optimizer.ts";
+export * from "./metrics.ts";
+export * from "./experiments.ts";
