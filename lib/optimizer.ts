@@ -59,7 +59,9 @@ export class Adam {
     const backend = tf.backend() as unknown as Partial<WasmHeap>;
     if (tf.getBackend() !== "wasm" || typeof backend.typedArrayFromHeap !== "function") {
       this.#fallback ??= tf.train.adam(this.learningRate, this.beta1, this.beta2, this.epsilon);
-      this.#fallback.applyGradients(grads);
+      this.#fallback.applyGradients(
+        grads as unknown as Parameters<tf.AdamOptimizer["applyGradients"]>[0],
+      );
       return;
     }
     this.#step += 1;

@@ -76,7 +76,7 @@ Deno.test("activeUnits() counts the dimensions whose mean varies across the data
 
 Deno.test("reconstructionError() of an autoencoder equals evaluate()'s reconstruction term", () => {
   const model = buildModel({ ...AE_DEFAULTS, hiddenSize: 16, latentSize: 2 });
-  const expected = evaluate(model, data, { ...TRAIN_DEFAULTS, kind: "ae" }).reconstruction;
+  const expected = evaluate(model, data, TRAIN_DEFAULTS).reconstruction;
   assertAlmostEquals(reconstructionError(model, data), expected, 1e-2);
   disposeModel(model);
 });
