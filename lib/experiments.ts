@@ -153,3 +153,20 @@ async function save(folder: string, manifest: Manifest, model: Model): Promise<v
   await Deno.remove(folder, { recursive: true }).catch(() => {});
   await Deno.rename(temporary, folder);
 }
+
+/** How much work a notebook does: `quick` (CI: small subsets, few epochs) or `full` (default). */
+export type Profile = "quick" | "full";
+
+/** The profile named by the environment variable `VAELAB_PROFILE`; `full` when it is unset. */
+export function profile(): Profile {
+  const value = Deno.env.get("VAELAB_PROFILE") ?? "full";
+  if (value !== "quick" && value !== "full") {
+    throw new RangeError(`VAELAB_PROFILE must be "quick" or "full"; got "${value}"`);
+  }
+  return value;
+}
+
+/** The value for the current profile: `byProfile({ quick: 2, full: 30 })`. */
+export function byProfile<T>(choices: Record<Profile, T>): T {
+  return choices[profile()];
+}

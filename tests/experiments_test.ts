@@ -1,11 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertNotEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
 import {
+  byProfile,
   describeData,
   disposeModel,
   getWeights,
   initBackend,
   type MnistData,
+  profile,
   runHash,
   runOrLoad,
   TRAIN_DEFAULTS,
@@ -64,4 +66,23 @@ Deno.test("runOrLoad() refuses a cached run whose weights do not fit the model",
   );
   assertEquals(tf.memory().numTensors, before);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("profile() reads VAELAB_PROFILE, defaults to full and names a bad value", () => {
+  const saved = Deno.env.get("VAELAB_PROFILE");
+  try {
+    Deno.env.delete("VAELAB_PROFILE");
+    assertEquals([profile(), byProfile({ quick: 1, full: 2 })], ["full", 2]);
+    Deno.env.set("VAELAB_PROFILE", "quick");
+    assertEquals(byProfile({ quick: 1, full: 2 }), 1);
+    Deno.env.set("VAELAB_PROFILE", "fast");
+    assertThrows(
+      () => profile(),
+      RangeError,
+      'VAELAB_PROFILE must be "quick" or "full"; got "fast"',
+    );
+  } finally {
+    if (saved === undefined) Deno.env.delete("VAELAB_PROFILE");
+    else Deno.env.set("VAELAB_PROFILE", saved);
+  }
 });
