@@ -188,3 +188,52 @@ export function iwaeEstimate(
   const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, values.length - 1);
   return { mean, stdError: Math.sqrt(variance / values.length), values };
 }
+
+/** A copy of `data` with clipped Gaussian noise of std `noise` on every pixel (what a denoising AE sees). */
+export function noisyImages(data: Dataset, noise: number, seed: number): Dataset {
+  if (!(noise >= 0)) throw new RangeError(`noise must be a non-negative number; got ${noise}`);
+  const images = tf.tidy(() => {
+    const x = tf.tensor2d(data.images, [data.size, IMAGE_SIZE]);
+    return tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, noise, "float32", seed)), 0, 1)
+      .dataSync() as Float32Array;
+  });
+  return { images, labels: data.labels.slice(), size: data.size };
+}
+
+/** Mean squared error per pixel between two sets of images [n * 784], one value per image. */
+export function pixelMse(a: Float32Array, b: Float32Array): Float32Array {
+  if (a.length !== b.length || a.length % IMAGE_SIZE !== 0) {
+    throw new RangeError(
+      `images must have the same n * ${IMAGE_SIZE} values; got ${a.length} and ${b.length}`,
+    );
+  }
+  const out = new Float32Array(a.length / IMAGE_SIZE);
+  for (let i = 0; i < a.length; i++) {
+    out[Math.floor(i / IMAGE_SIZE)] += (a[i] - b[i]) ** 2 / IMAGE_SIZE;
+  }
+  return out;
+}
+
+/**
+ * For each sample [n * 784], the mean squared error per pixel to its nearest image in
+ * `reference`: how close generated digits come to real ones (noise is far from every digit).
+ */
+export function nearestImageMse(samples: Float32Array, reference: Dataset): Float32Array {
+  const n = samples.length / IMAGE_SIZE;
+  return tf.tidy(() => {
+    const s = tf.tensor2d(samples, [n, IMAGE_SIZE]);
+    const r = tf.tensor2d(reference.images, [reference.size, IMAGE_SIZE]);
+    // ||s - r||^2 = ||s||^2 + ||r||^2 - 2 s.r; the transpose first keeps wasm's fast matMul.
+    const dots = tf.matMul(s, tf.transpose(r)); // [n, size]
+    const squares = tf.add(tf.sum(tf.square(s), 1, true), tf.sum(tf.square(r), 1));
+    const distances = tf.sub(squares, tf.mul(dots, 2));
+    return tf.div(tf.relu(tf.min(distances, 1)), IMAGE_SIZE).dataSync() as Float32Array;
+  });
+}
+
+/** The mean of an array. */
+export function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i];
+  return sum / values.length;
+}

@@ -12,6 +12,10 @@ import {
   initBackend,
   interpolateCodes,
   iwaeEstimate,
+  mean,
+  nearestImageMse,
+  noisyImages,
+  pixelMse,
   priorCodes,
   reconstruct,
   reconstructionError,
@@ -89,4 +93,25 @@ Deno.test("iwaeEstimate() gives a finite mean and standard error per image, risi
   assert(Number.isFinite(l1.stdError) && l1.stdError > 0);
   assert(l50.mean > l1.mean, `L_50 ${l50.mean} <= L_1 ${l1.mean}`);
   disposeModel(model);
+});
+
+Deno.test("nearestImageMse() is 0 for images of the reference set and positive for noise", () => {
+  const first = data.images.slice(0, 3 * 784);
+  assertEquals(Array.from(nearestImageMse(first, data), (v) => Math.round(v * 1e4)), [0, 0, 0]);
+  const noise = noisyImages({ ...data, images: new Float32Array(784).fill(0.5), size: 1 }, 0.5, 1);
+  assert(nearestImageMse(noise.images, data)[0] > 0.05);
+});
+
+Deno.test("noisyImages() stays in [0, 1] and pixelMse() measures the noise it added", () => {
+  const noisy = noisyImages(data, 0.3, 2);
+  assert(noisy.images.every((p) => p >= 0 && p <= 1));
+  const errors = pixelMse(noisy.images, data.images);
+  assertEquals(errors.length, 40);
+  assert(mean(errors) > 0.02 && mean(errors) < 0.09, `mse ${mean(errors)}`);
+  assertEquals(Array.from(pixelMse(data.images, data.images)).every((e) => e === 0), true);
+  assertThrows(
+    () => noisyImages(data, -1, 0),
+    RangeError,
+    "noise must be a non-negative number; got -1",
+  );
 });
