@@ -13,3 +13,4 @@ export * as linearGaussian from "./linear_gaussian.ts";
 export * from "./optimizer.ts";
 export * from "./metrics.ts";
 export * from "./experiments.ts";
+export * from "./table.ts";
