@@ -38,6 +38,11 @@ export function encodeAll(model: Model, data: Dataset, batchSize = 1000): Codes 
   };
 }
 
+/** Images (or codes) of several arrays, one after the other: `concatImages(inputs, outputs)`. */
+export function concatImages(...parts: Float32Array[]): Float32Array {
+  return concat(parts);
+}
+
 function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
@@ -110,6 +115,49 @@ export function interpolateCodes(
     for (let j = 0; j < a.length; j++) out[s * a.length + j] = (1 - t) * a[j] + t * b[j];
   }
   return out;
+}
+
+/**
+ * Decoded images along the straight line between the codes (means) of images `from` and `to`
+ * of `data`, both ends included: [steps * 784].
+ */
+export function interpolation(
+  model: Model,
+  data: Dataset,
+  from: number,
+  to: number,
+  steps: number,
+): Float32Array {
+  const ends = encodeAll(model, subset(data, [from, to]));
+  const L = ends.latentSize;
+  return decodeCodes(
+    model,
+    interpolateCodes(ends.mean.subarray(0, L), ends.mean.subarray(L), steps),
+  );
+}
+
+/**
+ * Where the codes sit, against the prior N(0, I): `center` is the root-mean-square of the
+ * per-dimension means (0 for the prior), `scale` the root-mean-square of the per-dimension
+ * standard deviations (1 for the prior).
+ */
+export function codeSpread(codes: Codes): { center: number; scale: number } {
+  const L = codes.latentSize;
+  let centers = 0;
+  let scales = 0;
+  for (let j = 0; j < L; j++) {
+    let sum = 0;
+    let squares = 0;
+    for (let i = 0; i < codes.size; i++) {
+      const v = codes.mean[i * L + j];
+      sum += v;
+      squares += v * v;
+    }
+    const m = sum / codes.size;
+    centers += m * m;
+    scales += squares / codes.size - m * m;
+  }
+  return { center: Math.sqrt(centers / L), scale: Math.sqrt(scales / L) };
 }
 
 /**

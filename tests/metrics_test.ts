@@ -5,12 +5,15 @@ import {
   AE_DEFAULTS,
   aggregatePosteriorCodes,
   buildModel,
+  codeSpread,
+  concatImages,
   decodeCodes,
   disposeModel,
   encodeAll,
   evaluate,
   initBackend,
   interpolateCodes,
+  interpolation,
   iwaeEstimate,
   mean,
   nearestImageMse,
@@ -19,6 +22,7 @@ import {
   priorCodes,
   reconstruct,
   reconstructionError,
+  subset,
   TRAIN_DEFAULTS,
   VAE_DEFAULTS,
 } from "../lib/mod.ts";
@@ -114,4 +118,19 @@ Deno.test("noisyImages() stays in [0, 1] and pixelMse() measures the noise it ad
     RangeError,
     "noise must be a non-negative number; got -1",
   );
+});
+
+Deno.test("codeSpread() is center 0 and scale 1 for standard normal codes", () => {
+  const mean = priorCodes(4, 20_000, 5);
+  const { center, scale } = codeSpread({ mean, latentSize: 4, size: 20_000 });
+  assert(center < 0.03 && Math.abs(scale - 1) < 0.03, `center ${center}, scale ${scale}`);
+});
+
+Deno.test("interpolation() starts and ends at the two images' reconstructions", () => {
+  const model = buildModel({ ...VAE_DEFAULTS, hiddenSize: 16, latentSize: 2 });
+  const path = interpolation(model, data, 3, 8, 6);
+  const ends = reconstruct(model, subset(data, [3, 8]));
+  assertEquals(path.length, 6 * 784);
+  assert(mean(pixelMse(concatImages(path.slice(0, 784), path.slice(5 * 784)), ends)) < 1e-10);
+  disposeModel(model);
 });
