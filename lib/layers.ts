@@ -21,10 +21,12 @@ export interface CustomOpResult<T extends tf.Tensor> {
 export function customOp<T extends tf.Tensor>(
   f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => CustomOpResult<T>,
 ): (...inputs: tf.Tensor[]) => T {
-  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    return f(args as tf.Tensor[], save);
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const op = tf.customGrad(
+    ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const save = args.pop() as tf.GradSaveFunc;
+      return f(args as tf.Tensor[], save);
+    }) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
   return (...inputs) => op(...inputs) as T;
 }
 
