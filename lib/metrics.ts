@@ -43,6 +43,16 @@ export function concatImages(...parts: Float32Array[]): Float32Array {
   return concat(parts);
 }
 
+/**
+ * A tensor's values, disposing it. (Reading inside `tf.tidy` and returning the array is slow:
+ * tidy walks a returned typed array element by element.)
+ */
+function readOnce(t: tf.Tensor): Float32Array {
+  const values = t.dataSync() as Float32Array;
+  t.dispose();
+  return values;
+}
+
 function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
@@ -61,8 +71,8 @@ export function decodeCodes(model: Model, z: Float32Array): Float32Array {
       `codes must hold a multiple of latentSize = ${latent} values; got ${z.length}`,
     );
   }
-  return tf.tidy(() =>
-    tf.sigmoid(model.decode(tf.tensor2d(z, [z.length / latent, latent]))).dataSync() as Float32Array
+  return readOnce(
+    tf.tidy(() => tf.sigmoid(model.decode(tf.tensor2d(z, [z.length / latent, latent])))),
   );
 }
 
@@ -73,9 +83,7 @@ export function reconstruct(model: Model, data: Dataset): Float32Array {
 
 /** n codes from the prior N(0, I), [n * latent]. */
 export function priorCodes(latentSize: number, n: number, seed: number): Float32Array {
-  return tf.tidy(() =>
-    tf.randomNormal([n, latentSize], 0, 1, "float32", seed).dataSync() as Float32Array
-  );
+  return readOnce(tf.randomNormal([n, latentSize], 0, 1, "float32", seed));
 }
 
 /**
@@ -240,11 +248,10 @@ export function iwaeEstimate(
 /** A copy of `data` with clipped Gaussian noise of std `noise` on every pixel (what a denoising AE sees). */
 export function noisyImages(data: Dataset, noise: number, seed: number): Dataset {
   if (!(noise >= 0)) throw new RangeError(`noise must be a non-negative number; got ${noise}`);
-  const images = tf.tidy(() => {
+  const images = readOnce(tf.tidy(() => {
     const x = tf.tensor2d(data.images, [data.size, IMAGE_SIZE]);
-    return tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, noise, "float32", seed)), 0, 1)
-      .dataSync() as Float32Array;
-  });
+    return tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, noise, "float32", seed)), 0, 1);
+  }));
   return { images, labels: data.labels.slice(), size: data.size };
 }
 
@@ -268,15 +275,15 @@ export function pixelMse(a: Float32Array, b: Float32Array): Float32Array {
  */
 export function nearestImageMse(samples: Float32Array, reference: Dataset): Float32Array {
   const n = samples.length / IMAGE_SIZE;
-  return tf.tidy(() => {
+  return readOnce(tf.tidy(() => {
     const s = tf.tensor2d(samples, [n, IMAGE_SIZE]);
     const r = tf.tensor2d(reference.images, [reference.size, IMAGE_SIZE]);
     // ||s - r||^2 = ||s||^2 + ||r||^2 - 2 s.r; the transpose first keeps wasm's fast matMul.
     const dots = tf.matMul(s, tf.transpose(r)); // [n, size]
     const squares = tf.add(tf.sum(tf.square(s), 1, true), tf.sum(tf.square(r), 1));
     const distances = tf.sub(squares, tf.mul(dots, 2));
-    return tf.div(tf.relu(tf.min(distances, 1)), IMAGE_SIZE).dataSync() as Float32Array;
-  });
+    return tf.div(tf.relu(tf.min(distances, 1)), IMAGE_SIZE);
+  }));
 }
 
 /** The mean of an array. */
