@@ -1,8 +1,11 @@
 /**
- * Kernels the wasm backend of TensorFlow.js 4.22 lacks, written in terms of kernels it has.
+ * Convolution kernels for the wasm backend of TensorFlow.js 4.22, written in terms of its kernels.
  *
- * Only `Conv2DBackpropFilter` so far: without it `tf.grad` through `tf.conv2d` and through
+ * `Conv2DBackpropFilter` is missing there: without it `tf.grad` through `tf.conv2d` and through
  * `tf.conv2dTranspose` (whose filter gradient is the same kernel) throws on wasm.
+ * `Conv2DBackpropInput` (the forward pass of `tf.conv2dTranspose`, the input gradient of
+ * `tf.conv2d`) exists but is a direct loop ~10x slower than `Conv2D` on the same layer; ours
+ * replaces it and hands the cases it does not cover back to it.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -10,6 +13,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 type Info = tf.TensorInfo;
 type Padding = tf.Conv2DBackpropFilterAttrs["pad"];
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /** Run another wasm kernel on backend data directly; its output is ours to dispose. */
 function run(
@@ -77,9 +81,7 @@ function im2col(x: Float32Array, col: Float32Array, info: tf.backend_util.Conv2D
  * `[fh*fw*C, M] x [M, Cout]`: plain, because on wasm `matMul` with a transposed operand is ~15x
  * slower, and with the taps as rows neither operand needs a transpose.
  */
-function conv2dBackpropFilter(
-  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
-): Info {
+function conv2dBackpropFilter(args: KernelArgs): Info {
   const backend = args.backend as BackendWasm;
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs & {
@@ -139,13 +141,136 @@ function conv2dBackpropFilter(
   }
 }
 
-/** Register on the wasm backend the kernels it lacks (idempotent; native kernels win). */
+/**
+ * Add the rows of `col` `[N*oh*ow, fh*fw*C]` back into the zeroed NHWC image `dx`: row (n, y, x),
+ * column (i, j, c) adds to dx[n, y*sh + i - top, x*sw + j - left, c] when that lies inside.
+ */
+function col2im(col: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo): void {
+  const { batchSize: n, inChannels: c, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } =
+    info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  let k = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let i = 0; i < fh; i++) {
+          const iy = oy * sh + i - top;
+          if (iy < 0 || iy >= h) {
+            k += fw * c;
+            continue;
+          }
+          const row = (b * h + iy) * w;
+          for (let j = 0; j < fw; j++) {
+            const ix = ox * sw + j - left;
+            if (ix < 0 || ix >= w) {
+              k += c;
+              continue;
+            }
+            const base = (row + ix) * c;
+            for (let ch = 0; ch < c; ch++) dx[base + ch] += col[k++];
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dx[n, y*sh + i - top, x*sw + j - left, c] += sum over o of dy[n, y, x, o] * W[i, j, c, o]
+ * (NHWC; `Conv2DBackpropInput` with tfjs-backend-cpu's semantics).
+ *
+ * One plain matMul `[N*oh*ow, Cout] x [Cout, fh*fw*C]` (W transposed explicitly: a transposed
+ * operand makes wasm's matMul ~10x slower), then one JS loop adding the columns back into the
+ * image. NCHW, non-float32 inputs and a `dy` whose shape differs from the one `inputShape`
+ * implies (tfjs-cpu then reads only its top-left part) go to `native`.
+ */
+function conv2dBackpropInput(args: KernelArgs, native: tf.KernelFunc | undefined): Info {
+  const backend = args.backend as BackendWasm;
+  const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropInputAttrs;
+  const channelsLast = (attrs.dataFormat ?? "NHWC") === "NHWC";
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    channelsLast ? "channelsLast" : "channelsFirst",
+  );
+  const { batchSize: n, inChannels: c, outChannels: cOut, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw } = info;
+  const supported = channelsLast && dy.dtype === "float32" && filter.dtype === "float32" &&
+    dy.shape.join() === [n, oh, ow, cOut].join();
+  if (!supported) {
+    if (native === undefined) {
+      throw new RangeError(
+        `Conv2DBackpropInput on wasm: no fallback for ${attrs.dataFormat} dy [${dy.shape}] ` +
+          `${dy.dtype}, filter ${filter.dtype}, inputShape [${attrs.inputShape}]`,
+      );
+    }
+    return native(args as Parameters<tf.KernelFunc>[0]) as Info;
+  }
+  const m = n * oh * ow;
+  const k = fh * fw * c;
+  const temps: Info[] = [];
+  const temp = (t: Info): Info => (temps.push(t), t);
+  let dx: Info | undefined;
+  try {
+    const w2 = temp(run(backend, "Reshape", { x: filter }, { shape: [k, cOut] }));
+    const wT = temp(run(backend, "Transpose", { x: w2 }, { perm: [1, 0] })); // [Cout, K]
+    const dy2 = temp(run(backend, "Reshape", { x: dy }, { shape: [m, cOut] }));
+    const col = temp(run(backend, "BatchMatMul", { a: dy2, b: wT }, {
+      transposeA: false,
+      transposeB: false,
+    })); // [M, K]
+    dx = backend.makeOutput(info.inShape, "float32");
+    // Views taken after the last allocation: growing wasm memory detaches older ones.
+    const dxValues = backend.typedArrayFromHeap(dx) as Float32Array;
+    dxValues.fill(0); // fresh wasm memory is not zeroed
+    col2im(backend.typedArrayFromHeap(col) as Float32Array, dxValues, info);
+    return dx;
+  } catch (error) {
+    if (dx !== undefined) backend.disposeData(dx.dataId);
+    throw error;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+// Kernel functions registered by this module, so registering twice replaces nothing.
+const OURS = new WeakSet<tf.KernelFunc>();
+
+/**
+ * Register on the wasm backend `Conv2DBackpropFilter` (unless a later tfjs ships one) and our
+ * `Conv2DBackpropInput` in place of the native one, which stays reachable as the fallback.
+ * Idempotent.
+ */
 export function registerWasmKernels(): void {
   // A later tfjs may ship a native kernel: keep it rather than replace it with ours.
-  if (tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined) return;
+  if (tf.getKernel("Conv2DBackpropFilter", "wasm") === undefined) {
+    tf.registerKernel({
+      kernelName: "Conv2DBackpropFilter",
+      backendName: "wasm",
+      kernelFunc: conv2dBackpropFilter as tf.KernelFunc,
+    });
+  }
+  const native = tf.getKernel("Conv2DBackpropInput", "wasm");
+  if (native !== undefined && OURS.has(native.kernelFunc)) return;
+  const kernelFunc =
+    ((args: KernelArgs) => conv2dBackpropInput(args, native?.kernelFunc)) as tf.KernelFunc;
+  OURS.add(kernelFunc);
+  // registerKernel over an existing key only warns; unregister first to replace it quietly.
+  if (native !== undefined) tf.unregisterKernel("Conv2DBackpropInput", "wasm");
   tf.registerKernel({
-    kernelName: "Conv2DBackpropFilter",
+    kernelName: "Conv2DBackpropInput",
     backendName: "wasm",
-    kernelFunc: conv2dBackpropFilter as tf.KernelFunc,
+    kernelFunc,
+    // The native kernel binds its wasm function in setupFunc, called by the engine on each
+    // setBackend: keep it so the fallback works after a backend re-initialises.
+    setupFunc: native?.setupFunc,
+    disposeFunc: native?.disposeFunc,
   });
 }

@@ -7,9 +7,11 @@ import {
   isHardwareAdapter,
   probeWebGpuAdapter,
 } from "../lib/backend.ts";
+import { registerWasmKernels } from "../lib/wasm_kernels.ts";
 
 type Shape4 = [number, number, number, number];
 type Pad = "same" | "valid" | number;
+type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 
 /** Deterministic values in [-1, 1) (a small LCG), so both backends see the same inputs. */
 function values(size: number, seed: number): Float32Array {
@@ -24,6 +26,18 @@ function values(size: number, seed: number): Float32Array {
 
 function sizeOf(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * The values of the tensor `f` makes, every other tensor freed. Read inside tidy, returned
+ * outside it: tidy walks a returned typed array element by element.
+ */
+function read(f: () => tf.Tensor): Float32Array {
+  let out: Float32Array = new Float32Array(0);
+  tf.tidy(() => {
+    out = f().dataSync() as Float32Array;
+  });
+  return out;
 }
 
 /** Run `f` on `backend` and come back to wasm, whatever happens. */
@@ -58,20 +72,20 @@ interface ConvCase {
 
 /** d/dfilter of sum(conv2d(x, filter) * weights), a scalar whose gradient uses every tap. */
 function conv2dFilterGrad(c: ConvCase): Float32Array {
-  return tf.tidy(() => {
+  return read(() => {
     const x = tf.tensor4d(values(sizeOf(c.x), 1), c.x);
     const filter = tf.tensor4d(values(sizeOf(c.filter), 2), c.filter);
     const y0 = tf.conv2d(x, filter, c.strides, c.pad);
     const weights = tf.tensor(values(y0.size, 3), y0.shape);
     const loss = (f: tf.Tensor) =>
       tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, c.strides, c.pad), weights));
-    return tf.grad(loss)(filter).dataSync() as Float32Array;
+    return tf.grad(loss)(filter);
   });
 }
 
 /** d/dfilter through conv2dTranspose, which x (here [N, h, w, Cout]) upsamples to c.x. */
 function conv2dTransposeFilterGrad(c: ConvCase): Float32Array {
-  return tf.tidy(() => {
+  return read(() => {
     const probe = tf.conv2d(
       tf.zeros(c.x) as tf.Tensor4D,
       tf.zeros(c.filter) as tf.Tensor4D,
@@ -88,7 +102,7 @@ function conv2dTransposeFilterGrad(c: ConvCase): Float32Array {
           weights,
         ),
       );
-    return tf.grad(loss)(filter).dataSync() as Float32Array;
+    return tf.grad(loss)(filter);
   });
 }
 
@@ -112,6 +126,12 @@ Deno.test("initBackend() starts wasm with a Conv2DBackpropFilter kernel register
   assert(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
 });
 
+Deno.test("registerWasmKernels() a second time keeps the Conv2DBackpropInput it registered", () => {
+  const before = tf.getKernel("Conv2DBackpropInput", "wasm");
+  registerWasmKernels();
+  assertEquals(tf.getKernel("Conv2DBackpropInput", "wasm"), before);
+});
+
 Deno.test("Conv2DBackpropFilter on wasm matches cpu through conv2d (same, valid, numeric pad, strides 1 and 2)", async () => {
   for (const c of CASES) {
     const wasm = conv2dFilterGrad(c);
@@ -130,12 +150,11 @@ Deno.test("Conv2DBackpropFilter on wasm matches cpu through conv2dTranspose (sam
 
 Deno.test("Conv2DBackpropFilter on wasm matches cpu for NCHW inputs", async () => {
   const run = () =>
-    tf.tidy(() => {
+    read(() => {
       const x = tf.tensor4d(values(2 * 3 * 7 * 6, 7), [2, 3, 7, 6]); // [N, C, H, W]
       const dy = tf.tensor4d(values(2 * 4 * 4 * 3, 8), [2, 4, 4, 3]); // [N, Cout, oh, ow]
       const attrs = { strides: 2, pad: "same", dataFormat: "NCHW", filterShape: [3, 3, 3, 4] };
-      const dw = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, attrs) as tf.Tensor;
-      return dw.dataSync() as Float32Array;
+      return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, attrs) as tf.Tensor;
     });
   assertClose(run(), await on("cpu", run), "NCHW x [2,3,7,6] strides 2 same");
 });
@@ -175,6 +194,120 @@ Deno.test("Conv2DBackpropFilter on wasm rejects dilation other than 1 with a Ran
     "dilation",
   );
   tf.dispose([x, dy]);
+});
+
+interface InputCase {
+  dx: Shape4; // [N, H, W, Cin]: conv2d's input, conv2dTranspose's output
+  filter: Shape4; // [fh, fw, Cin, Cout]
+  strides: number | [number, number];
+  pad: Pad | ExplicitPad;
+  rounding?: "floor" | "round" | "ceil";
+}
+
+/** conv2dTranspose(dy, filter) to c.dx, dy [N, oh, ow, Cout] as conv2d(c.dx) would shape it. */
+function conv2dTransposeForward(c: InputCase): Float32Array {
+  const info = tf.backend_util.computeConv2DInfo(c.dx, c.filter, c.strides, 1, c.pad, c.rounding);
+  return read(() => {
+    const dy = tf.tensor4d(values(sizeOf(info.outShape), 9), info.outShape);
+    const filter = tf.tensor4d(values(sizeOf(c.filter), 10), c.filter);
+    return tf.conv2dTranspose(dy, filter, c.dx, c.strides, c.pad, c.rounding);
+  });
+}
+
+/** d/dx of sum(conv2d(x, filter) * weights): Conv2DBackpropInput with dy = weights. */
+function conv2dInputGrad(c: InputCase): Float32Array {
+  return read(() => {
+    const x = tf.tensor4d(values(sizeOf(c.dx), 11), c.dx);
+    const filter = tf.tensor4d(values(sizeOf(c.filter), 12), c.filter);
+    const conv = (t: tf.Tensor) => tf.conv2d(t as tf.Tensor4D, filter, c.strides, c.pad);
+    const weights = tf.tensor(values(sizeOf(conv(x).shape), 13), conv(x).shape);
+    return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(conv(t), weights)))(x);
+  });
+}
+
+const INPUT_CASES: InputCase[] = [
+  { dx: [3, 14, 14, 32], filter: [3, 3, 32, 64], strides: 2, pad: "same" }, // model: 7 -> 14
+  { dx: [3, 28, 28, 1], filter: [3, 3, 1, 32], strides: 2, pad: "same" }, // model: 14 -> 28
+  { dx: [2, 6, 6, 3], filter: [3, 3, 3, 4], strides: 1, pad: "same" },
+  { dx: [2, 8, 8, 2], filter: [3, 3, 2, 4], strides: 2, pad: "same" },
+  { dx: [3, 9, 7, 2], filter: [3, 2, 2, 3], strides: [2, 1], pad: "valid" },
+  { dx: [1, 5, 5, 1], filter: [5, 5, 1, 2], strides: 1, pad: "valid" },
+  { dx: [2, 8, 8, 2], filter: [2, 2, 2, 3], strides: 3, pad: "valid" }, // rows no tap reaches
+  { dx: [2, 7, 6, 2], filter: [3, 3, 2, 3], strides: 2, pad: 1 },
+  { dx: [2, 6, 7, 2], filter: [3, 3, 2, 2], strides: 2, pad: [[0, 0], [1, 0], [0, 2], [0, 0]] },
+];
+
+function describeInput(c: InputCase): string {
+  const rounding = c.rounding === undefined ? "" : ` ${c.rounding}`;
+  return `dx [${c.dx}] filter [${c.filter}] strides ${c.strides} pad ${
+    JSON.stringify(c.pad)
+  }${rounding}`;
+}
+
+Deno.test("Conv2DBackpropInput on wasm matches cpu as conv2dTranspose (model layers, strides 1-3, every padding)", async () => {
+  // Numeric pad with ceil rounding: conv2d's output gets a column the floor rule would drop.
+  const cases = [...INPUT_CASES, { ...INPUT_CASES[7], rounding: "ceil" as const }];
+  for (const c of cases) {
+    assertClose(
+      conv2dTransposeForward(c),
+      await on("cpu", () => conv2dTransposeForward(c)),
+      describeInput(c),
+    );
+  }
+});
+
+Deno.test("Conv2DBackpropInput on wasm matches cpu as conv2d's input gradient", async () => {
+  for (const c of INPUT_CASES) {
+    assertClose(conv2dInputGrad(c), await on("cpu", () => conv2dInputGrad(c)), describeInput(c));
+  }
+});
+
+Deno.test("Conv2DBackpropInput on wasm hands NCHW and an oversized dy to the native kernel, matching cpu", async () => {
+  // NCHW: dy [N, Cout, oh, ow] to dx [N, C, H, W].
+  const nchw = () =>
+    read(() => {
+      const dy = tf.tensor4d(values(2 * 4 * 4 * 3, 14), [2, 4, 4, 3]);
+      const filter = tf.tensor4d(values(3 * 3 * 3 * 4, 15), [3, 3, 3, 4]);
+      const attrs = { inputShape: [2, 3, 7, 6], strides: 2, pad: "same", dataFormat: "NCHW" };
+      return tf.engine().runKernel("Conv2DBackpropInput", { dy, filter }, attrs) as tf.Tensor;
+    });
+  assertClose(nchw(), await on("cpu", nchw), "NCHW dx [2,3,7,6] strides 2 same");
+  // 'valid' 7 -> 3 rows, but dy has 4: tfjs-cpu reads only its first 3 rows and columns.
+  const oversized = () =>
+    read(() => {
+      const dy = tf.tensor4d(values(1 * 4 * 4 * 2, 16), [1, 4, 4, 2]);
+      const filter = tf.tensor4d(values(3 * 3 * 3 * 2, 17), [3, 3, 3, 2]);
+      return tf.conv2dTranspose(dy, filter, [1, 7, 7, 3], 2, "valid");
+    });
+  assertClose(oversized(), await on("cpu", oversized), "dy [1,4,4,2] for dx [1,7,7,3] valid");
+});
+
+Deno.test("Conv2DBackpropInput on wasm leaves no tensor or wasm buffer behind, native fallback included", () => {
+  const engine = tf.engine();
+  const nchw = () => {
+    const dy = tf.zeros([1, 2, 3, 3]);
+    const filter = tf.zeros([3, 3, 1, 2]);
+    const attrs = { inputShape: [1, 1, 5, 5], strides: 2, pad: "same", dataFormat: "NCHW" };
+    tf.dispose([engine.runKernel("Conv2DBackpropInput", { dy, filter }, attrs) as tf.Tensor]);
+    tf.dispose([dy, filter]);
+  };
+  const run = () => {
+    conv2dTransposeForward(INPUT_CASES[0]);
+    conv2dInputGrad(INPUT_CASES[3]);
+    nchw();
+  };
+  run(); // warm up: first calls may allocate lasting state
+  const tensors = tf.memory().numTensors;
+  const buffers = engine.backend.numDataIds();
+  const wasTest = tf.env().getBool("IS_TEST");
+  tf.env().set("IS_TEST", true); // the engine then checks every kernel for leaked data ids
+  try {
+    run();
+  } finally {
+    tf.env().set("IS_TEST", wasTest);
+  }
+  assertEquals(tf.memory().numTensors, tensors);
+  assertEquals(engine.backend.numDataIds(), buffers);
 });
 
 const LLVMPIPE: AdapterInfo = {

@@ -1,5 +1,6 @@
 /**
- * Speed of a small convolutional autoencoder on wasm (with our Conv2DBackpropFilter) and cpu.
+ * Speed of a small convolutional autoencoder on wasm (with our Conv2DBackpropFilter and
+ * Conv2DBackpropInput) and cpu.
  *
  * Net: [B, 28, 28, 1] -conv 3x3/2-> [B, 14, 14, 32] -conv 3x3/2-> [B, 7, 7, 64]
  * -convT 3x3/2-> [B, 14, 14, 32] -convT 3x3/2-> [B, 28, 28, 1], ReLU between, squared error.
@@ -89,9 +90,18 @@ Deno.bench("wasm Conv2D", { group: "layer", baseline: true }, () => {
     tf.conv2d(h1, filter, 2, "same").dataSync();
   });
 });
-Deno.bench("wasm Conv2DBackpropInput", { group: "layer" }, () => {
+Deno.bench("wasm Conv2DBackpropInput (lib/wasm_kernels.ts)", { group: "layer" }, () => {
   tf.tidy(() => {
     tf.conv2dTranspose(h2, filter, h1.shape, 2, "same").dataSync();
+  });
+});
+// Our kernel hands NCHW to the native one: the same layer through tfjs-wasm's own direct loop.
+const h2Nchw = tf.transpose(h2, [0, 3, 1, 2]); // [B, 64, 7, 7]
+const inputAttrs = { inputShape: [BATCH, 32, 14, 14], strides: 2, pad: "same", dataFormat: "NCHW" };
+Deno.bench("wasm Conv2DBackpropInput (native, via NCHW)", { group: "layer" }, () => {
+  tf.tidy(() => {
+    const dx = tf.engine().runKernel("Conv2DBackpropInput", { dy: h2Nchw, filter }, inputAttrs);
+    (dx as tf.Tensor).dataSync();
   });
 });
 Deno.bench("wasm Conv2DBackpropFilter (lib/wasm_kernels.ts)", { group: "layer" }, () => {
