@@ -270,19 +270,21 @@ export function pixelMse(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 /**
- * For each sample [n * 784], the mean squared error per pixel to its nearest image in
- * `reference`: how close generated digits come to real ones (noise is far from every digit).
+ * For each sample [n * 784], its cosine similarity to the most similar image of `reference`:
+ * 1 for a copy of a real digit, lower for smudges and noise. (Squared error would favour faint
+ * blurs, which are close to everything.)
  */
-export function nearestImageMse(samples: Float32Array, reference: Dataset): Float32Array {
+export function nearestImageSimilarity(samples: Float32Array, reference: Dataset): Float32Array {
   const n = samples.length / IMAGE_SIZE;
+  if (!Number.isInteger(n)) {
+    throw new RangeError(`samples must hold n * ${IMAGE_SIZE} values; got ${samples.length}`);
+  }
   return readOnce(tf.tidy(() => {
-    const s = tf.tensor2d(samples, [n, IMAGE_SIZE]);
-    const r = tf.tensor2d(reference.images, [reference.size, IMAGE_SIZE]);
-    // ||s - r||^2 = ||s||^2 + ||r||^2 - 2 s.r; the transpose first keeps wasm's fast matMul.
-    const dots = tf.matMul(s, tf.transpose(r)); // [n, size]
-    const squares = tf.add(tf.sum(tf.square(s), 1, true), tf.sum(tf.square(r), 1));
-    const distances = tf.sub(squares, tf.mul(dots, 2));
-    return tf.div(tf.relu(tf.min(distances, 1)), IMAGE_SIZE);
+    const unit = (t: tf.Tensor2D) => tf.div(t, tf.maximum(tf.norm(t, 2, 1, true), 1e-12));
+    const s = unit(tf.tensor2d(samples, [n, IMAGE_SIZE]));
+    const r = unit(tf.tensor2d(reference.images, [reference.size, IMAGE_SIZE]));
+    // The transpose first keeps wasm's fast matMul.
+    return tf.max(tf.matMul(s, tf.transpose(r)), 1); // [n]
   }));
 }
 

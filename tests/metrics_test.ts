@@ -16,7 +16,7 @@ import {
   interpolation,
   iwaeEstimate,
   mean,
-  nearestImageMse,
+  nearestImageSimilarity,
   noisyImages,
   pixelMse,
   priorCodes,
@@ -99,11 +99,16 @@ Deno.test("iwaeEstimate() gives a finite mean and standard error per image, risi
   disposeModel(model);
 });
 
-Deno.test("nearestImageMse() is 0 for images of the reference set and positive for noise", () => {
+Deno.test("nearestImageSimilarity() is 1 for images of the reference set and lower for noise", () => {
   const first = data.images.slice(0, 3 * 784);
-  assertEquals(Array.from(nearestImageMse(first, data), (v) => Math.round(v * 1e4)), [0, 0, 0]);
+  assertEquals(Array.from(nearestImageSimilarity(first, data), (v) => Math.round(v * 1e4)), [
+    1e4,
+    1e4,
+    1e4,
+  ]);
   const noise = noisyImages({ ...data, images: new Float32Array(784).fill(0.5), size: 1 }, 0.5, 1);
-  assert(nearestImageMse(noise.images, data)[0] > 0.05);
+  assert(nearestImageSimilarity(noise.images, data)[0] < 0.6);
+  assertThrows(() => nearestImageSimilarity(new Float32Array(5), data), RangeError, "got 5");
 });
 
 Deno.test("noisyImages() stays in [0, 1] and pixelMse() measures the noise it added", () => {
