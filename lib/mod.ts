@@ -14,3 +14,4 @@ export * from "./optimizer.ts";
 export * from "./metrics.ts";
 export * from "./experiments.ts";
 export * from "./table.ts";
+export * from "./plots.ts";
