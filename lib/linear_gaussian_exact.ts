@@ -208,10 +208,13 @@ export function logMarginal(
   const M = gram(W, D, d, r); // s^2 I + W^T W: [d, d]
   for (let j = 0; j < d; j++) M[j * d + j] = r(M[j * d + j] + s2);
   const L = cholesky(M, d, r);
-  const u = matTVec(W, residual, r); // W^T (x - b): [d]
-  // Matrix determinant lemma and Woodbury: C^-1 = (I - W M^-1 W^T) / s^2.
+  const m = cholSolve(L, matTVec(W, residual, r), r); // M^-1 W^T (x - b), the posterior mean: [d]
+  // Matrix determinant lemma and Woodbury: C^-1 = (I - W M^-1 W^T) / s^2, so that
+  // (x - b)^T C^-1 (x - b) = ||x - b - W m||^2 / s^2 + ||m||^2: a sum of non-negative terms, where
+  // the textbook (||x - b||^2 - (x - b)^T W m) / s^2 cancels catastrophically in float32 at small s.
   const logDetC = r(r((D - d) * r(Math.log(s2))) + cholLogDet(L, d, r));
-  const quad = r(r(dot(residual, residual, r) - dot(u, cholSolve(L, u, r), r)) / s2);
+  const fit = matVec(W, m, r).map((v, i) => r(residual[i] - v)); // x - b - W m: [D]
+  const quad = r(r(dot(fit, fit, r) / s2) + dot(m, m, r));
   return r(-0.5 * r(r(r(D * r(LOG_2PI)) + logDetC) + quad));
 }
 

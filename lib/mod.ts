@@ -15,3 +15,4 @@ export * from "./metrics.ts";
 export * from "./experiments.ts";
 export * from "./table.ts";
 export * from "./plots.ts";
+export * from "./elbo_check.ts";

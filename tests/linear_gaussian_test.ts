@@ -158,6 +158,15 @@ Deno.test("float32 closed forms return float32 values that differ from float64 o
   });
 });
 
+Deno.test("float32 logMarginal() keeps 1e-4 nats at small sigma, where x - b is nearly W z", () => {
+  // (x - b)^T C^-1 (x - b) as ||x - b||^2 / s^2 minus a near-equal term lost ~1e-3 nats here.
+  for (let seed = 0; seed < 12; seed++) {
+    const { model, x } = draw(1 + seed % 10, 30 + seed, seed, 0.1, seed % 2 === 0);
+    const error = Math.abs(logMarginal(model, x, { precision: "float32" }) - logMarginal(model, x));
+    assert(error < 1e-4, `seed ${seed}: float32 log p(x) off by ${error}`);
+  }
+});
+
 Deno.test("ELBO < log p(x) unless q is the posterior, where they are equal (orthogonal columns)", () => {
   const { model, x } = draw(6, 15, 5);
   const logPx = logMarginal(model, x);
