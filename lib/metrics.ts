@@ -150,9 +150,16 @@ export function interpolation(
  * standard deviations (1 for the prior).
  */
 export function codeSpread(codes: Codes): { center: number; scale: number } {
+  const { means, variances } = codeMoments(codes);
+  const rms = (values: number[]) => Math.sqrt(values.reduce((s, v) => s + v, 0) / values.length);
+  return { center: rms(means.map((m) => m * m)), scale: rms(variances) };
+}
+
+/** Mean and variance over the data of each dimension of the codes' means. */
+function codeMoments(codes: Codes): { means: number[]; variances: number[] } {
   const L = codes.latentSize;
-  let centers = 0;
-  let scales = 0;
+  const means: number[] = [];
+  const variances: number[] = [];
   for (let j = 0; j < L; j++) {
     let sum = 0;
     let squares = 0;
@@ -161,11 +168,10 @@ export function codeSpread(codes: Codes): { center: number; scale: number } {
       sum += v;
       squares += v * v;
     }
-    const m = sum / codes.size;
-    centers += m * m;
-    scales += squares / codes.size - m * m;
+    means.push(sum / codes.size);
+    variances.push(squares / codes.size - (sum / codes.size) ** 2);
   }
-  return { center: Math.sqrt(centers / L), scale: Math.sqrt(scales / L) };
+  return { means, variances };
 }
 
 /**
@@ -176,19 +182,7 @@ export function activeUnits(
   codes: Codes,
   threshold = 0.01,
 ): { count: number; variances: number[] } {
-  const L = codes.latentSize;
-  const variances: number[] = [];
-  for (let j = 0; j < L; j++) {
-    let sum = 0;
-    let squares = 0;
-    for (let i = 0; i < codes.size; i++) {
-      const v = codes.mean[i * L + j];
-      sum += v;
-      squares += v * v;
-    }
-    const mean = sum / codes.size;
-    variances.push(squares / codes.size - mean * mean);
-  }
+  const { variances } = codeMoments(codes);
   return { count: variances.filter((v) => v > threshold).length, variances };
 }
 
