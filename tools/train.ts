@@ -13,6 +13,7 @@ import {
   initBackend,
   loadMnist,
   type ModelKind,
+  progressDisplay,
   train,
   TRAIN_DEFAULTS,
   type TrainConfig,
@@ -106,7 +107,7 @@ async function main(args: string[]): Promise<void> {
     `vaelab: ${config.arch} ${config.kind}, latent ${config.latentSize}, ${data.source} data ` +
       `${data.train.size} train / ${data.test.size} test`,
   );
-  const result = await train(data, config, { onProgress: progressLine });
+  const result = await train(data, config, { onProgress: progressDisplay({ mode: "text" }) });
   const test = result.history.filter((r) => r.split === "test").at(-1)!;
   console.log(JSON.stringify({
     testLoss: round(test.loss),
@@ -131,21 +132,6 @@ async function main(args: string[]): Promise<void> {
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** One line per epoch on stderr (updated in place on a terminal). */
-function progressLine(p: import("../lib/mod.ts").TrainProgress): void {
-  const test = p.history.at(-1)?.split === "test" && p.step === p.steps
-    ? p.history.at(-1)
-    : undefined;
-  const text = `epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} loss ${p.loss.toFixed(2)}` +
-    (test ? ` test ${test.loss.toFixed(2)}` : "") + ` ${p.seconds.toFixed(1)}s`;
-  const done = p.step === p.steps;
-  if (Deno.stderr.isTerminal()) {
-    Deno.stderr.writeSync(new TextEncoder().encode(`\r${text}\x1b[K${done ? "\n" : ""}`));
-  } else if (done) {
-    console.error(text);
-  }
 }
 
 if (import.meta.main) {
