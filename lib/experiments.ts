@@ -16,7 +16,7 @@ export function defaultRunsDir(): string {
 }
 
 /** Options of {@linkcode runOrLoad}. */
-export interface RunOptions extends Pick<TrainOptions, "onProgress" | "onEpoch"> {
+export interface RunOptions extends Pick<TrainOptions, "onProgress" | "onEpoch" | "workers"> {
   /** Cache folder; default `data/runs`. */
   dir?: string;
   /** Train even when a cached run exists (and replace it). */
@@ -33,6 +33,8 @@ export interface Run {
   /** Training seconds of the run that produced the weights (not of loading them). */
   seconds: number;
   imagesPerSecond: number;
+  /** Threads that computed each batch (two train the same model up to float rounding). */
+  workers: 1 | 2;
   /** True when the weights came from the cache. */
   cached: boolean;
 }
@@ -43,6 +45,8 @@ interface Manifest {
   history: EpochRecord[];
   seconds: number;
   imagesPerSecond: number;
+  /** Absent in runs cached before two-thread training: they used one. */
+  workers?: 1 | 2;
   shapes: number[][];
 }
 
@@ -100,6 +104,7 @@ export async function runOrLoad(
     history: result.history,
     seconds: result.seconds,
     imagesPerSecond: result.imagesPerSecond,
+    workers: result.workers,
     shapes: result.model.variables.map((v) => v.shape),
   }, result.model);
   return { ...result, hash, cached: false };
@@ -133,8 +138,8 @@ async function load(
     );
   }
   setWeights(model, weights);
-  const { history, seconds, imagesPerSecond } = manifest;
-  return { model, config: manifest.config, history, seconds, imagesPerSecond };
+  const { history, seconds, imagesPerSecond, workers = 1 } = manifest;
+  return { model, config: manifest.config, history, seconds, imagesPerSecond, workers };
 }
 
 async function save(folder: string, manifest: Manifest, model: Model): Promise<void> {

@@ -159,6 +159,34 @@ export interface ElboOptions extends LikelihoodOptions {
   seed?: number;
   /** Input the encoder sees, when it differs from the target x (denoising). Default x. */
   input?: tf.Tensor2D;
+  /**
+   * x is rows [offset, offset + B) of a batch of `total` rows: draw eps for the whole batch and
+   * use those rows, so a shard of a batch sees the noise the whole batch would.
+   */
+  rows?: BatchRows;
+}
+
+/** Where a shard's rows sit in its batch. */
+export interface BatchRows {
+  offset: number;
+  total: number;
+}
+
+/** N(0, std^2) draws of shape [shard.total, columns] from `seed`, cut to the shard's rows. */
+export function shardNormal(
+  rows: number,
+  columns: number,
+  seed: number | undefined,
+  shard: BatchRows = { offset: 0, total: rows },
+  std = 1,
+): tf.Tensor2D {
+  if (shard.offset === 0 && shard.total === rows) {
+    return tf.randomNormal([rows, columns], 0, std, "float32", seed);
+  }
+  return tf.tidy(() => {
+    const whole = tf.randomNormal([shard.total, columns], 0, std, "float32", seed);
+    return tf.slice(whole, [shard.offset, 0], [rows, columns]) as tf.Tensor2D;
+  });
 }
 
 /**
@@ -176,7 +204,7 @@ export function elboTerms(model: Model, x: tf.Tensor2D, options: ElboOptions = {
     let z = mean;
     let kl = tf.zeros([x.shape[0]]) as tf.Tensor1D;
     if (logVar) {
-      const eps = tf.randomNormal(mean.shape, 0, 1, "float32", options.seed) as tf.Tensor2D;
+      const eps = shardNormal(mean.shape[0], mean.shape[1], options.seed, options.rows);
       z = reparameterize(mean, logVar, eps);
       kl = gaussianKl(mean, logVar);
     }

@@ -28,6 +28,18 @@ interface WasmHeap {
   typedArrayFromHeap(info: { shape: number[]; dtype: string; dataId: object }): Float32Array;
 }
 
+/**
+ * A tensor's float32 values without a copy on wasm (a view into the module's heap: read it at
+ * once, before any other tensor is made) and through `dataSync()` elsewhere.
+ */
+export function hostValues(tensor: tf.Tensor): Float32Array {
+  const backend = tf.backend() as unknown as Partial<WasmHeap>;
+  if (tf.getBackend() === "wasm" && typeof backend.typedArrayFromHeap === "function") {
+    return backend.typedArrayFromHeap(tensor);
+  }
+  return tensor.dataSync() as Float32Array;
+}
+
 /** Adam over a fixed list of variables. */
 export class Adam {
   readonly learningRate: number;
@@ -65,9 +77,6 @@ export class Adam {
       return;
     }
     this.#step += 1;
-    const t = this.#step;
-    const stepSize = this.learningRate / (1 - this.beta1 ** t);
-    const root = 1 / Math.sqrt(1 - this.beta2 ** t);
     for (const variable of variables) {
       const grad = grads[variable.name];
       if (!grad) throw new RangeError(`no gradient for variable "${variable.name}"`);
@@ -78,13 +87,12 @@ export class Adam {
       }
       const heap = backend as WasmHeap;
       const updated = new Float32Array(variable.size);
-      this.#update(
+      this.update(
         heap.typedArrayFromHeap(variable),
         heap.typedArrayFromHeap(grad),
         updated,
         moments,
-        stepSize,
-        root,
+        this.#step,
       );
       const next = tf.tensor(updated, variable.shape);
       variable.assign(next);
@@ -98,16 +106,20 @@ export class Adam {
     this.#moments.clear();
   }
 
-  /** out = w - stepSize * m / (sqrt(v) * root + epsilon), updating the moments in place. */
-  #update(
+  /**
+   * Step `t` (from 1) on flat arrays: out = w - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t))
+   * + epsilon), updating the moments in place. `out` may be `w`.
+   */
+  update(
     w: Float32Array,
     g: Float32Array,
     out: Float32Array,
     { m, v }: { m: Float32Array; v: Float32Array },
-    stepSize: number,
-    root: number,
+    t: number,
   ): void {
     const { beta1, beta2, epsilon } = this;
+    const stepSize = this.learningRate / (1 - beta1 ** t);
+    const root = 1 / Math.sqrt(1 - beta2 ** t);
     const c1 = 1 - beta1;
     const c2 = 1 - beta2;
     for (let i = 0; i < w.length; i++) {

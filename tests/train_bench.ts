@@ -1,22 +1,39 @@
 /**
- * Training speed: the naive loop as the baseline and the library's `train()` beside it, on the
- * same data in the same run. Each iteration is one epoch over 2,048 synthetic 28x28 images, so
- * images per second = 2,048 / time per iteration (`deno task train` prints it for real data).
+ * Training speed, measured side by side in one run:
+ * - `mlp`: the naive loop (the baseline) and the library's `train()`, one epoch over 2,048
+ *   synthetic images each, so images per second = 2,048 / time per iteration;
+ * - `threads …`: `train()` on one thread (the baseline) and on two (a worker computes half of
+ *   every batch), including the worker's start-up: the MLP VAE at batches of 128 and 256 for two
+ *   epochs over 8,192 images (about a notebook run's length), the conv VAE for one over 2,048;
+ * - `worker`: starting and stopping the worker alone.
+ * `deno task train` prints images per second for real data.
  *
  *   deno task bench
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, train, TRAIN_DEFAULTS, type TrainConfig } from "../lib/mod.ts";
+import { buildModel, disposeModel, initBackend, train, TRAIN_DEFAULTS } from "../lib/mod.ts";
+import type { TrainConfig } from "../lib/mod.ts";
+import { TwoThreadTrainer } from "../lib/parallel.ts";
 import { syntheticDigits } from "./synthetic.ts";
 import { naiveVaeEpoch } from "./naive_loop.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
-const data = { train: syntheticDigits(2048, 1) };
+const small = { train: syntheticDigits(2048, 1) };
+const large = { train: syntheticDigits(8192, 1) };
 const reference: TrainConfig = { ...TRAIN_DEFAULTS, epochs: 1 };
-const naive = naiveVaeEpoch(data.train, { ...reference, seed: 0 });
+const conv: TrainConfig = { ...reference, arch: "conv", hiddenSize: 256 };
+const naive = naiveVaeEpoch(small.train, { ...reference, seed: 0 });
 
-async function trainEpoch(config: TrainConfig): Promise<void> {
-  const result = await train(data, config, { progressEvery: 1_000_000 });
+/** One epoch of `train()`, timed from the call to its end with the bench context. */
+async function trainEpoch(
+  b: Deno.BenchContext,
+  data: typeof small,
+  config: TrainConfig,
+  workers: 1 | 2,
+): Promise<void> {
+  b.start();
+  const result = await train(data, config, { progressEvery: 1_000_000, workers });
+  b.end();
   tf.dispose(result.model.variables);
 }
 
@@ -33,12 +50,36 @@ Deno.bench({
   group: "mlp",
   n: 5,
   warmup: 1,
-  fn: () => trainEpoch(reference),
+  fn: async (b) => await trainEpoch(b, small, reference, 1),
 });
+const twoEpochs = { ...reference, epochs: 2 };
+const threadCases = [
+  { group: "threads: mlp, batch 128", data: large, config: twoEpochs, n: 3 },
+  { group: "threads: mlp, batch 256", data: large, config: { ...twoEpochs, batchSize: 256 }, n: 3 },
+  { group: "threads: conv, batch 128", data: small, config: conv, n: 2 },
+];
+for (const { group, data, config, n } of threadCases) {
+  for (const workers of [1, 2] as const) {
+    Deno.bench({
+      name: `train(), ${config.arch} VAE, ${workers === 1 ? "1 thread" : "2 threads"}`,
+      group,
+      baseline: workers === 1,
+      n,
+      warmup: 1,
+      fn: async (b) => await trainEpoch(b, data, config, workers),
+    });
+  }
+}
 Deno.bench({
-  name: "train(), conv VAE",
-  group: "conv",
-  n: 2,
+  name: "start and stop the worker (MLP VAE, 8,192 images)",
+  group: "worker",
+  n: 5,
   warmup: 1,
-  fn: () => trainEpoch({ ...reference, arch: "conv", hiddenSize: 256 }),
+  async fn(b) {
+    const model = buildModel(reference);
+    b.start();
+    (await TwoThreadTrainer.start(reference, model, large.train)).close();
+    b.end();
+    disposeModel(model);
+  },
 });

@@ -34,6 +34,7 @@ const HELP = `Usage: deno task train [options]
   --lr X                  Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
   --seed N                seed of every random draw (default ${TRAIN_DEFAULTS.seed})
   --backend B             wasm|cpu|webgpu|auto (default wasm)
+  --workers W             threads per batch: 1|2|auto (default auto: 2 on wasm for 100+ steps)
   --data D                auto|embedded|idx (default auto: data/mnist IDX files when present)
   --train-size N          training images (embedded default 8000)
   --test-size N           test images (embedded default 2000)
@@ -66,6 +67,7 @@ async function main(args: string[]): Promise<void> {
       lr: { type: "string" },
       seed: { type: "string" },
       backend: { type: "string" },
+      workers: { type: "string" },
       data: { type: "string" },
       "train-size": { type: "string" },
       "test-size": { type: "string" },
@@ -92,6 +94,9 @@ async function main(args: string[]): Promise<void> {
     learningRate: numberFlag("lr", flags.lr, d.learningRate),
     seed: numberFlag("seed", flags.seed, d.seed),
   };
+  const workers = flags.workers === undefined || flags.workers === "auto"
+    ? "auto"
+    : numberFlag("workers", flags.workers, 1) as 1 | 2;
   const backend = await initBackend({ backend: (flags.backend ?? "wasm") as BackendName });
   const data = await loadMnist({
     source: (flags.data ?? "auto") as "auto" | "embedded" | "idx",
@@ -107,7 +112,10 @@ async function main(args: string[]): Promise<void> {
     `vaelab: ${config.arch} ${config.kind}, latent ${config.latentSize}, ${data.source} data ` +
       `${data.train.size} train / ${data.test.size} test`,
   );
-  const result = await train(data, config, { onProgress: progressDisplay({ mode: "text" }) });
+  const result = await train(data, config, {
+    onProgress: progressDisplay({ mode: "text" }),
+    workers,
+  });
   const test = result.history.filter((r) => r.split === "test").at(-1)!;
   console.log(JSON.stringify({
     testLoss: round(test.loss),
@@ -117,6 +125,7 @@ async function main(args: string[]): Promise<void> {
     seconds: round(result.seconds),
     imagesPerSecond: Math.round(result.imagesPerSecond),
     backend,
+    workers: result.workers,
     data: data.source,
     trainSize: data.train.size,
     testSize: data.test.size,
