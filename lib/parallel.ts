@@ -236,11 +236,19 @@ export type FromWorker =
   | { type: "weights"; weights: Float32Array[] }
   | { type: "error"; message: string };
 
+let running = 0;
+
+/** How many training workers are running (none once every `train()` has returned or thrown). */
+export function runningWorkers(): number {
+  return running;
+}
+
 /** The main thread's side of two-thread training: shard 0, and the worker that runs shard 1. */
 export class TwoThreadTrainer {
   #worker: Worker;
   #shared: SharedStep;
   #failure?: Error;
+  #closed = false;
   #replies: { resolve: (message: FromWorker) => void; reject: (error: Error) => void }[] = [];
 
   private constructor(worker: Worker, buffers: SharedBuffers, learningRate: number) {
@@ -266,6 +274,7 @@ export class TwoThreadTrainer {
   ): Promise<TwoThreadTrainer> {
     const buffers = sharedBuffers(getWeights(model));
     const worker = new Worker(new URL("./train_worker.ts", import.meta.url), { type: "module" });
+    running += 1;
     const trainer = new TwoThreadTrainer(worker, buffers, config.learningRate);
     const start: WorkerStart = { type: "start", config, backend: tf.getBackend(), buffers, train };
     try {
@@ -300,6 +309,9 @@ export class TwoThreadTrainer {
 
   /** Stop the worker. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    running -= 1;
     this.#worker.terminate();
     this.#fail(new Error("training worker closed"));
   }

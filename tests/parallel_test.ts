@@ -13,7 +13,12 @@ import {
   type TrainConfig,
   TWO_THREAD_MIN_STEPS,
 } from "../lib/mod.ts";
-import { averageShards, flattenGradients, TwoThreadTrainer } from "../lib/parallel.ts";
+import {
+  averageShards,
+  flattenGradients,
+  runningWorkers,
+  TwoThreadTrainer,
+} from "../lib/parallel.ts";
 import { shardGradients } from "../lib/step.ts";
 import { syntheticDigits } from "./synthetic.ts";
 
@@ -93,6 +98,7 @@ Deno.test("train() with two threads learns and reports the same terms as one", a
     return result;
   }));
   assertEquals(runs.map((r) => r.workers), [1, 2]);
+  assertEquals(runningWorkers(), 0);
   const [one, two] = runs.map((r) => r.history);
   assert(two[3].loss < two[1].loss, `test loss ${two[1].loss} -> ${two[3].loss}`);
   for (let i = 0; i < one.length; i++) {
@@ -118,7 +124,24 @@ Deno.test("two-thread training stops on a non-finite loss and on a model the con
     Error,
     "training worker: RangeError: the config builds a model of",
   );
+  assertEquals(runningWorkers(), 0);
   disposeModel(model);
+});
+
+Deno.test("an error on the main thread is what train() throws, and the worker stops", async () => {
+  await assertRejects(
+    () =>
+      train(data, SMALL, {
+        workers: 2,
+        progressEvery: 2,
+        onProgress: () => {
+          throw new Error("display failed");
+        },
+      }),
+    Error,
+    "display failed",
+  );
+  assertEquals(runningWorkers(), 0);
 });
 
 Deno.test("a batch of one leaves the worker's shard empty and still trains", async () => {
