@@ -85,15 +85,8 @@ export class Adam {
         moments = { m: new Float32Array(variable.size), v: new Float32Array(variable.size) };
         this.#moments.set(variable, moments);
       }
-      const heap = backend as WasmHeap;
       const updated = new Float32Array(variable.size);
-      this.update(
-        heap.typedArrayFromHeap(variable),
-        heap.typedArrayFromHeap(grad),
-        updated,
-        moments,
-        this.#step,
-      );
+      this.update(hostValues(variable), hostValues(grad), updated, moments, this.#step);
       const next = tf.tensor(updated, variable.shape);
       variable.assign(next);
       next.dispose();

@@ -38,7 +38,7 @@ const FAILED = 4;
 // A wait wakes up this often to notice a failure or a termination.
 const WAIT_SLICE_MS = 200;
 
-/** Shared buffers sized for `parameters` weights, holding `weights`. */
+/** Shared buffers sized for a model with these weights, holding them. */
 export function sharedBuffers(weights: readonly Float32Array[]): SharedBuffers {
   const parameters = weights.reduce((n, w) => n + w.length, 0);
   const buffers = {

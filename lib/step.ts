@@ -8,18 +8,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SIZE } from "./data.ts";
-import { type BatchRows, elboTerms, type Likelihood, shardNormal } from "./losses.ts";
+import { type BatchRows, elboTerms, shardNormal } from "./losses.ts";
 import type { Model } from "./models.ts";
 import { mixSeeds } from "./random.ts";
+import type { TrainConfig } from "./train.ts";
 
 /** What a step needs to know of the training config. */
-export interface StepConfig {
-  likelihood: Likelihood;
-  scale: number;
-  beta: number;
-  noise: number;
-  seed: number;
-}
+export type StepConfig = Pick<TrainConfig, "likelihood" | "scale" | "beta" | "noise" | "seed">;
 
 /** Purposes of the seeds derived for each step, so no two draws share a stream. */
 export const SEED_PURPOSE = { inputNoise: 1, sampling: 2, evaluation: 3 } as const;

@@ -152,7 +152,8 @@ export async function train(
     throw new RangeError(`workers: 2 needs the wasm or cpu backend; this is ${tf.getBackend()}`);
   }
   const model = options.model ?? buildModel(config);
-  const optimizer = new Adam({ learningRate: config.learningRate });
+  // With two threads, each thread's SharedStep runs Adam on its half of the weights instead.
+  const optimizer = workers === 1 ? new Adam({ learningRate: config.learningRate }) : undefined;
   const progressEvery = options.progressEvery ?? 10;
   const history: EpochRecord[] = [];
   let totalSteps = 0;
@@ -195,7 +196,7 @@ export async function train(
           pending.push(tf.tensor1d(await peer.step(model, batch, config, { epoch, step })));
         } else {
           const { grads, means } = shardGradients(model, batch.images, config, { epoch, step });
-          optimizer.apply(model.variables, grads);
+          optimizer!.apply(model.variables, grads);
           tf.dispose(grads);
           pending.push(means);
         }
@@ -232,7 +233,7 @@ export async function train(
     const imagesPerSecond = images / seconds;
     return { model, config: { ...config }, history, seconds, imagesPerSecond, workers };
   } finally {
-    optimizer.dispose();
+    optimizer?.dispose();
     peer?.close();
   }
 }
