@@ -6,8 +6,8 @@ import {
   initBackend,
   isHardwareAdapter,
   probeWebGpuAdapter,
-} from "../lib/backend.ts";
-import { registerWasmKernels } from "../lib/wasm_kernels.ts";
+} from "../lib/base/mod.ts";
+import { registerWasmKernels } from "../lib/base/mod.ts";
 
 type Shape4 = [number, number, number, number];
 type Pad = "same" | "valid" | number;

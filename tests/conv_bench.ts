@@ -7,7 +7,7 @@
  * Images/s = BATCH / (time per iteration). Run: `deno bench -A tests/conv_bench.ts`.
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/base/mod.ts";
 
 const BATCH = 16;
 

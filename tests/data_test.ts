@@ -17,7 +17,7 @@ import {
   loadMnist,
   subset,
   toTensor,
-} from "../lib/data.ts";
+} from "../lib/data/mod.ts";
 
 function classCounts(labels: Uint8Array): number[] {
   const counts = new Array<number>(10).fill(0);

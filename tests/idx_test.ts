@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { gzipSync } from "node:zlib";
-import { encodeIdx, readIdx } from "../lib/idx.ts";
+import { encodeIdx, readIdx } from "../lib/data/mod.ts";
 
 Deno.test("readIdx() inverts encodeIdx(), gzipped or not", () => {
   const data = Uint8Array.from({ length: 24 }, (_, i) => i * 10);

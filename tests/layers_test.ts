@@ -20,7 +20,8 @@ for (const activation of ["linear", "relu"] as const) {
     };
     const objective = (f: typeof plain) => (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
       tf.sum(tf.mul(f(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D), weights));
-    const ours = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => dense(x, w, b, activation);
+    const ours = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) =>
+      dense(x, { kernel: w, bias: b, activation });
     const expected = tf.grads(objective(plain))([x, w, b]);
     const actual = tf.grads(objective(ours))([x, w, b]);
     assert(maxAbsDiff(plain(x, w, b), ours(x, w, b)) < 1e-4);
@@ -36,7 +37,8 @@ Deno.test("dense() gradient matches central finite differences", () => {
   const x = tf.randomNormal([4, 5], 0, 1, "float32", 5) as tf.Tensor2D;
   const w = tf.randomNormal([5, 3], 0, 1, "float32", 6) as tf.Tensor2D;
   const b = tf.randomNormal([3], 0, 1, "float32", 7) as tf.Tensor1D;
-  const f = (w: tf.Tensor) => tf.sum(tf.square(dense(x, w as tf.Tensor2D, b, "relu")));
+  const f = (w: tf.Tensor) =>
+    tf.sum(tf.square(dense(x, { kernel: w as tf.Tensor2D, bias: b, activation: "relu" })));
   const grad = tf.grad(f)(w).dataSync();
   const base = w.dataSync();
   const h = 1e-2;

@@ -12,7 +12,7 @@ import {
   monteCarloElbo,
   randomLinearGaussian,
   sampleLinearGaussian,
-} from "../lib/linear_gaussian.ts";
+} from "../lib/linear_gaussian/mod.ts";
 
 /** Dense Gaussian elimination with partial pivoting, independent of the library's Cholesky. */
 function eliminate(a: Float64Array, n: number, rhs: Float64Array, m: number) {

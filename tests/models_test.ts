@@ -4,10 +4,14 @@ import {
   AE_DEFAULTS,
   buildModel,
   disposeModel,
+  elboTerms,
+  gaussianKl,
   getWeights,
   initBackend,
   type ModelConfig,
+  type Prior,
   setWeights,
+  STANDARD_NORMAL,
   VAE_DEFAULTS,
 } from "../lib/mod.ts";
 
@@ -64,7 +68,32 @@ Deno.test("buildModel() names the bad field and value", () => {
   assertThrows(
     () => buildModel({ ...VAE_DEFAULTS, kind: "gan" as "ae" }),
     RangeError,
-    'kind must be "ae" or "vae"; got "gan"',
+    'kind must be one of "ae", "vae"; got "gan"',
   );
   assertThrows(() => buildModel({ ...VAE_DEFAULTS, arch: "rnn" as "mlp" }), RangeError, "rnn");
+});
+
+Deno.test("elboTerms() takes the KL from the model's prior, and N(0, I)'s is gaussianKl()", () => {
+  const model = buildModel({ ...VAE_DEFAULTS, hiddenSize: 8, latentSize: 3 });
+  const x = tf.randomUniform([5, 784], 0, 1, "float32", 1) as tf.Tensor2D;
+  const standard = elboTerms(model, x, { seed: 2 });
+  const { mean, logVar } = model.encode(x);
+  assertEquals(model.prior, STANDARD_NORMAL);
+  assertEquals(
+    Array.from(standard.kl.dataSync()),
+    Array.from(gaussianKl(mean, logVar!).dataSync()),
+  );
+  // A prior whose KL is 7 nats for every code: the loss moves by beta * 7 - the standard KL.
+  const other: Prior = {
+    ...STANDARD_NORMAL,
+    name: "constant KL",
+    kl: (m) => tf.fill([m.shape[0]], 7),
+  };
+  const shifted = elboTerms({ ...model, prior: other }, x, { seed: 2, beta: 2 });
+  assertEquals(Array.from(shifted.kl.dataSync()), [7, 7, 7, 7, 7]);
+  const rec = standard.reconstruction.dataSync();
+  shifted.loss.dataSync().forEach((l, i) => assertEquals(Math.abs(l - (rec[i] + 14)) < 1e-3, true));
+  tf.dispose([x, mean, logVar!, standard.kl, standard.loss, standard.reconstruction]);
+  tf.dispose([shifted.kl, shifted.loss, shifted.reconstruction]);
+  disposeModel(model);
 });

@@ -37,7 +37,7 @@ Deno.test("Adam names a missing gradient and bad hyper-parameters", () => {
   assertThrows(
     () => new Adam({ learningRate: 0 }),
     RangeError,
-    "learningRate must be positive; got 0",
+    "learningRate must be a positive number; got 0",
   );
   assertThrows(() => new Adam({ beta2: 1 }), RangeError, "beta2 must be in [0, 1); got 1");
   v.dispose();

@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import {
-  batches,
   buildModel,
   chooseWorkers,
   disposeModel,
@@ -15,11 +14,12 @@ import {
 } from "../lib/mod.ts";
 import {
   averageShards,
+  epochBatches,
   flattenGradients,
   runningWorkers,
-  TwoThreadTrainer,
-} from "../lib/parallel.ts";
-import { shardGradients } from "../lib/step.ts";
+  shardGradients,
+  TwoThreadStep,
+} from "../lib/train/mod.ts";
 import { syntheticDigits } from "./synthetic.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
@@ -36,7 +36,12 @@ const SMALL: TrainConfig = {
 /** The flat gradient of rows [from, to) of `batch`. */
 function flatGradient(model: ReturnType<typeof buildModel>, rows: [number, number]): Float32Array {
   const batch = data.train.images.subarray(0, 25 * 784);
-  const { grads, means } = shardGradients(model, batch, SMALL, { epoch: 1, step: 1 }, rows);
+  const { grads, means } = shardGradients(model, {
+    batch,
+    config: SMALL,
+    position: { epoch: 1, step: 1 },
+    rows,
+  });
   const size = model.variables.reduce((n, v) => n + v.size, 0);
   const flat = new Float32Array(size);
   flattenGradients(model.variables, grads, flat);
@@ -50,7 +55,7 @@ Deno.test("averaging two shards' gradients gives the whole batch's gradient", ()
   const whole = flatGradient(model, [0, 25]);
   const shards = [flatGradient(model, [0, 13]), flatGradient(model, [13, 25])];
   const averaged = new Float32Array(whole.length);
-  averageShards(shards, [13, 12], 0, averaged);
+  averageShards({ grads: shards, sizes: [13, 12], from: 0, out: averaged });
   let worst = 0;
   let scale = 0;
   for (let i = 0; i < whole.length; i++) {
@@ -59,7 +64,7 @@ Deno.test("averaging two shards' gradients gives the whole batch's gradient", ()
   }
   assert(worst < 1e-5 * scale, `max difference ${worst}, largest gradient ${scale}`);
   // An equal-weight average (or another noise draw) would be far off.
-  averageShards(shards, [1, 1], 0, averaged);
+  averageShards({ grads: shards, sizes: [1, 1], from: 0, out: averaged });
   assert(averaged.some((g, i) => Math.abs(g - whole[i]) > 1e-3 * scale));
   disposeModel(model);
 });
@@ -69,12 +74,12 @@ Deno.test("two threads keep equal weights and track the one-thread run", async (
   const model = buildModel(config);
   const single = buildModel(config);
   setWeights(single, getWeights(model));
-  const trainer = await TwoThreadTrainer.start(config, model, data.train);
+  const trainer = await TwoThreadStep.start(model, { config, train: data.train });
   try {
     const one = await train(data, config, { model: single, workers: 1 });
     let step = 0;
-    for (const batch of batches(data.train, config.batchSize, { seed: config.seed, epoch: 1 })) {
-      await trainer.step(model, batch, config, { epoch: 1, step: ++step });
+    for (const batch of epochBatches(data.train, { ...config, epoch: 1 })) {
+      (await trainer.run(batch, { epoch: 1, step: ++step })).dispose();
     }
     assertEquals(await trainer.workerWeights(), getWeights(model));
     // 8 Adam steps of size 1e-3: the rounding may differ, the steps must not.
@@ -164,6 +169,6 @@ Deno.test("auto takes two threads for long runs on wasm with two cores; workers 
   await assertRejects(
     () => train(data, SMALL, { workers: 3 as 2 }),
     RangeError,
-    'workers must be 1, 2 or "auto"; got 3',
+    'workers must be one of 1, 2, "auto"; got 3',
   );
 });

@@ -4,28 +4,28 @@ import {
   Figure,
   figureBundle,
   historyFigure,
-  type HistoryRecord,
   inNotebook,
   latentFigure,
   PLOTLY_MIME,
   progressDisplay,
-  type ProgressEvent,
   resetPlotlyInlining,
   seriesFigure,
   subplots,
   toHtml,
   writeHtml,
-} from "../lib/plots.ts";
+} from "../lib/viz/mod.ts";
+import type { EpochRecord, TrainProgress } from "../lib/train/mod.ts";
 
 const PLOTLY_HEADER = "plotly.js (cartesian - minified)";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-function history(epochs: number): HistoryRecord[] {
+function history(epochs: number): EpochRecord[] {
   return Array.from({ length: epochs }, (_, i) =>
     (["train", "test"] as const).map((split) => ({
       epoch: i + 1,
+      step: 10 * (i + 1),
       split,
       loss: 200 / (i + 1) + (split === "test" ? 5 : 0),
       reconstruction: 150 / (i + 1),
@@ -205,11 +205,19 @@ Deno.test("writeHtml() writes a standalone page with plotly.js and every figure"
   }
 });
 
-function events(epochs: number, steps: number): ProgressEvent[] {
-  const list: ProgressEvent[] = [];
+function events(epochs: number, steps: number): TrainProgress[] {
+  const list: TrainProgress[] = [];
   for (let epoch = 1; epoch <= epochs; epoch++) {
     for (let step = 1; step <= steps; step++) {
-      list.push({ epoch, epochs, step, steps, loss: 100 / (epoch + step), seconds: list.length });
+      list.push({
+        epoch,
+        epochs,
+        step,
+        steps,
+        loss: 100 / (epoch + step),
+        seconds: list.length,
+        history: [],
+      });
     }
   }
   return list;

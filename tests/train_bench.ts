@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { buildModel, disposeModel, initBackend, train, TRAIN_DEFAULTS } from "../lib/mod.ts";
 import type { TrainConfig } from "../lib/mod.ts";
-import { TwoThreadTrainer } from "../lib/parallel.ts";
+import { TwoThreadStep } from "../lib/train/mod.ts";
 import { syntheticDigits } from "./synthetic.ts";
 import { naiveVaeEpoch } from "./naive_loop.ts";
 
@@ -77,7 +77,7 @@ Deno.bench({
   async fn(b) {
     const model = buildModel(reference);
     b.start();
-    (await TwoThreadTrainer.start(reference, model, large.train)).close();
+    (await TwoThreadStep.start(model, { config: reference, train: large.train })).close();
     b.end();
     disposeModel(model);
   },

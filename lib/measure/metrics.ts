@@ -1,0 +1,348 @@
+/**
+ * What we measure on a trained model: codes, reconstructions, samples, interpolations, active
+ * units, reconstruction errors. Inputs and outputs are plain typed arrays, ready for figures;
+ * every random draw takes a seed.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { concatArrays, nonNegativeNumber, positiveInteger, readOnce, rng } from "../base/mod.ts";
+import { batches, type Dataset, IMAGE_SIZE, subset } from "../data/mod.ts";
+import {
+  type LikelihoodOptions,
+  logLikelihood,
+  type Model,
+  type Prior,
+  STANDARD_NORMAL,
+} from "../model/mod.ts";
+
+/** Codes of a split: the encoder's means (and log-variances for a VAE), row-major [n, latent]. */
+export interface Codes {
+  mean: Float32Array;
+  logVar?: Float32Array;
+  latentSize: number;
+  size: number;
+}
+
+/**
+ * Encode every image of `data` (in stored order), `batchSize` images at a time (default 1000).
+ * @param model a trained AE or VAE
+ * @param data the images to encode
+ * @param options `batchSize` images per encoder call
+ * @example
+ * ```ts
+ * const { mean, logVar } = encodeAll(model, data.test);
+ * ```
+ */
+export function encodeAll(
+  model: Model,
+  data: Dataset,
+  { batchSize = 1000 }: { batchSize?: number } = {},
+): Codes {
+  const means: Float32Array[] = [];
+  const logVars: Float32Array[] = [];
+  for (const batch of batches(data, batchSize, { shuffle: false })) {
+    tf.tidy(() => {
+      const { mean, logVar } = model.encode(tf.tensor2d(batch.images, [batch.size, IMAGE_SIZE]));
+      means.push(mean.dataSync() as Float32Array);
+      if (logVar) logVars.push(logVar.dataSync() as Float32Array);
+    });
+  }
+  const latentSize = model.config.latentSize;
+  return {
+    mean: concatArrays(means),
+    logVar: logVars.length ? concatArrays(logVars) : undefined,
+    latentSize,
+    size: data.size,
+  };
+}
+
+/**
+ * Images (or codes) of several arrays, one after the other: `concatImages(inputs, outputs)`.
+ * @param parts arrays of n_i * 784 pixels (or codes)
+ * @example
+ * ```ts
+ * digitGridFigure(concatImages(inputs, outputs), { cols: 8 });
+ * ```
+ */
+export function concatImages(...parts: Float32Array[]): Float32Array {
+  return concatArrays(parts);
+}
+
+/**
+ * Pixel means sigmoid(decoder(z)) for codes z [n * latent] -> [n * 784].
+ * @param model a trained AE or VAE
+ * @param z codes, [n * latentSize]
+ * @example
+ * ```ts
+ * const images = decodeCodes(model, priorCodes({ latentSize: 20, n: 16, seed: 0 }));
+ * ```
+ */
+export function decodeCodes(model: Model, z: Float32Array): Float32Array {
+  const latent = model.config.latentSize;
+  if (z.length % latent !== 0) {
+    throw new RangeError(
+      `codes must hold a multiple of latentSize = ${latent} values; got ${z.length}`,
+    );
+  }
+  return readOnce(
+    tf.tidy(() => tf.sigmoid(model.decode(tf.tensor2d(z, [z.length / latent, latent])))),
+  );
+}
+
+/**
+ * Reconstructions sigmoid(decoder(mean(x))) of the images of `data`, [n * 784].
+ * @param model a trained AE or VAE
+ * @param data the images
+ * @example
+ * ```ts
+ * digitGridFigure(reconstruct(model, subset(data.test, [0, 1, 2, 3])), { cols: 4 });
+ * ```
+ */
+export function reconstruct(model: Model, data: Dataset): Float32Array {
+  return decodeCodes(model, encodeAll(model, data).mean);
+}
+
+/** Options of {@linkcode priorCodes}. */
+export interface PriorCodeOptions {
+  /** Size of each code. */
+  latentSize: number;
+  /** How many codes. */
+  n: number;
+  seed: number;
+  /** The prior to draw from; default N(0, I). */
+  prior?: Prior;
+}
+
+/**
+ * n codes drawn from a prior, [n * latent].
+ * @example
+ * ```ts
+ * const z = priorCodes({ latentSize: 20, n: 30, seed: 7 }); // 30 draws from N(0, I)
+ * const images = decodeCodes(model, z);
+ * ```
+ */
+export function priorCodes(options: PriorCodeOptions): Float32Array {
+  const { latentSize, n, seed, prior = STANDARD_NORMAL } = options;
+  positiveInteger("latentSize", latentSize);
+  positiveInteger("n", n);
+  return readOnce(prior.sample(n, latentSize, seed));
+}
+
+/**
+ * n codes from the aggregate posterior q(z) = (1/N) sum_i q(z | x_i): pick a training image at
+ * random, then draw from its Gaussian (an AE's code is its mean).
+ * @param codes the training split's codes, from `encodeAll`
+ * @param options `n` codes, drawn from `seed`
+ * @example
+ * ```ts
+ * const z = aggregatePosteriorCodes(encodeAll(vae, data.train), { n: 40, seed: 11 });
+ * ```
+ */
+export function aggregatePosteriorCodes(
+  codes: Codes,
+  { n, seed }: { n: number; seed: number },
+): Float32Array {
+  const random = rng(seed);
+  const L = codes.latentSize;
+  const out = new Float32Array(n * L);
+  const noise = priorCodes({ latentSize: L, n, seed: seed + 1 });
+  for (let s = 0; s < n; s++) {
+    const i = Math.floor(random() * codes.size);
+    for (let j = 0; j < L; j++) {
+      const sd = codes.logVar ? Math.exp(0.5 * codes.logVar[i * L + j]) : 0;
+      out[s * L + j] = codes.mean[i * L + j] + sd * noise[s * L + j];
+    }
+  }
+  return out;
+}
+
+/** `steps` codes on the segment from code a to code b (both ends included), [steps * latent]. */
+export function interpolateCodes(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  { steps }: { steps: number },
+): Float32Array {
+  if (a.length !== b.length) {
+    throw new RangeError(`codes differ in size: ${a.length} and ${b.length}`);
+  }
+  if (!Number.isInteger(steps) || steps < 2) {
+    throw new RangeError(`steps must be an integer >= 2; got ${steps}`);
+  }
+  const out = new Float32Array(steps * a.length);
+  for (let s = 0; s < steps; s++) {
+    const t = s / (steps - 1);
+    for (let j = 0; j < a.length; j++) out[s * a.length + j] = (1 - t) * a[j] + t * b[j];
+  }
+  return out;
+}
+
+/** Options of {@linkcode interpolation}. */
+export interface InterpolationOptions {
+  /** Index in the data of the first image. */
+  from: number;
+  /** Index in the data of the last image. */
+  to: number;
+  /** Images on the path, both ends included (at least 2). */
+  steps: number;
+}
+
+/**
+ * Decoded images along the straight line between the codes (means) of images `from` and `to`
+ * of `data`, both ends included: [steps * 784].
+ * @example
+ * ```ts
+ * const path = interpolation(model, data.test, { from: 0, to: 1, steps: 10 });
+ * ```
+ */
+export function interpolation(
+  model: Model,
+  data: Dataset,
+  { from, to, steps }: InterpolationOptions,
+): Float32Array {
+  const ends = encodeAll(model, subset(data, [from, to]));
+  const L = ends.latentSize;
+  return decodeCodes(
+    model,
+    interpolateCodes(ends.mean.subarray(0, L), ends.mean.subarray(L), { steps }),
+  );
+}
+
+/**
+ * Where the codes sit, against the prior N(0, I): `center` is the root-mean-square of the
+ * per-dimension means (0 for the prior), `scale` the root-mean-square of the per-dimension
+ * standard deviations (1 for the prior).
+ * @param codes codes of a split, from `encodeAll`
+ * @example
+ * ```ts
+ * const { center, scale } = codeSpread(encodeAll(model, data.test)); // prior: 0 and 1
+ * ```
+ */
+export function codeSpread(codes: Codes): { center: number; scale: number } {
+  const { means, variances } = codeMoments(codes);
+  const rms = (values: number[]) => Math.sqrt(values.reduce((s, v) => s + v, 0) / values.length);
+  return { center: rms(means.map((m) => m * m)), scale: rms(variances) };
+}
+
+/** Mean and variance over the data of each dimension of the codes' means. */
+function codeMoments(codes: Codes): { means: number[]; variances: number[] } {
+  const L = codes.latentSize;
+  const means: number[] = [];
+  const variances: number[] = [];
+  for (let j = 0; j < L; j++) {
+    let sum = 0;
+    let squares = 0;
+    for (let i = 0; i < codes.size; i++) {
+      const v = codes.mean[i * L + j];
+      sum += v;
+      squares += v * v;
+    }
+    means.push(sum / codes.size);
+    variances.push(squares / codes.size - (sum / codes.size) ** 2);
+  }
+  return { means, variances };
+}
+
+/**
+ * Active units: latent dimensions whose posterior mean varies across the data,
+ * Cov_x(E_q[z_j | x]) > threshold (Burda et al.'s 0.01 by default).
+ */
+export function activeUnits(
+  codes: Codes,
+  threshold = 0.01,
+): { count: number; variances: number[] } {
+  const { variances } = codeMoments(codes);
+  return { count: variances.filter((v) => v > threshold).length, variances };
+}
+
+/**
+ * Mean -log p(x | z = mean(x)) per image over a split: the deterministic reconstruction error.
+ * @param model a trained AE or VAE
+ * @param data the images
+ * @param options the likelihood (default Bernoulli)
+ * @example
+ * ```ts
+ * reconstructionError(run.model, data.test); // nats per image
+ * ```
+ */
+export function reconstructionError(
+  model: Model,
+  data: Dataset,
+  options: LikelihoodOptions = {},
+): number {
+  let total = 0;
+  for (const batch of batches(data, 1000, { shuffle: false })) {
+    total += tf.tidy(() => {
+      const x = tf.tensor2d(batch.images, [batch.size, IMAGE_SIZE]);
+      return -tf.sum(logLikelihood(x, model.decode(model.encode(x).mean), options)).dataSync()[0];
+    });
+  }
+  return total / data.size;
+}
+
+/**
+ * A copy of `data` with clipped Gaussian noise of std `noise` on every pixel (what a denoising AE sees).
+ * @param data the clean images
+ * @param options `noise`, the standard deviation, and the `seed` of the draw
+ * @example
+ * ```ts
+ * const noisy = noisyImages(data.test, { noise: 0.3, seed: 5 });
+ * ```
+ */
+export function noisyImages(
+  data: Dataset,
+  { noise, seed }: { noise: number; seed: number },
+): Dataset {
+  nonNegativeNumber("noise", noise);
+  const images = readOnce(tf.tidy(() => {
+    const x = tf.tensor2d(data.images, [data.size, IMAGE_SIZE]);
+    return tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, noise, "float32", seed)), 0, 1);
+  }));
+  return { images, labels: data.labels.slice(), size: data.size };
+}
+
+/**
+ * Mean squared error per pixel between two sets of images [n * 784], one value per image.
+ * @param a images, [n * 784]
+ * @param b as many images
+ * @example
+ * ```ts
+ * mean(pixelMse(reconstruct(model, data.test), data.test.images));
+ * ```
+ */
+export function pixelMse(a: Float32Array, b: Float32Array): Float32Array {
+  if (a.length !== b.length || a.length % IMAGE_SIZE !== 0) {
+    throw new RangeError(
+      `images must have the same n * ${IMAGE_SIZE} values; got ${a.length} and ${b.length}`,
+    );
+  }
+  const out = new Float32Array(a.length / IMAGE_SIZE);
+  for (let i = 0; i < a.length; i++) {
+    out[Math.floor(i / IMAGE_SIZE)] += (a[i] - b[i]) ** 2 / IMAGE_SIZE;
+  }
+  return out;
+}
+
+/**
+ * For each sample [n * 784], its cosine similarity to the most similar image of `reference`:
+ * 1 for a copy of a real digit, lower for smudges and noise. (Squared error would favour faint
+ * blurs, which are close to everything.)
+ * @param samples images, [n * 784]
+ * @param reference the images to compare with, e.g. the training split
+ * @example
+ * ```ts
+ * mean(nearestImageSimilarity(decodeCodes(model, z), data.train)); // 1 for copies of digits
+ * ```
+ */
+export function nearestImageSimilarity(samples: Float32Array, reference: Dataset): Float32Array {
+  const n = samples.length / IMAGE_SIZE;
+  if (!Number.isInteger(n)) {
+    throw new RangeError(`samples must hold n * ${IMAGE_SIZE} values; got ${samples.length}`);
+  }
+  return readOnce(tf.tidy(() => {
+    const unit = (t: tf.Tensor2D) => tf.div(t, tf.maximum(tf.norm(t, 2, 1, true), 1e-12));
+    const s = unit(tf.tensor2d(samples, [n, IMAGE_SIZE]));
+    const r = unit(tf.tensor2d(reference.images, [reference.size, IMAGE_SIZE]));
+    // The transpose first keeps wasm's fast matMul.
+    return tf.max(tf.matMul(s, tf.transpose(r)), 1); // [n]
+  }));
+}

@@ -1,0 +1,7 @@
+/**
+ * Measures of trained models: codes, reconstructions, samples, active units, reconstruction
+ * errors, and importance-weighted estimates of log p(x). It imports `base`, `data` and `model`.
+ * @module
+ */
+export * from "./importance.ts";
+export * from "./metrics.ts";

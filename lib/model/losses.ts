@@ -1,0 +1,144 @@
+/**
+ * Per-example log-likelihoods of a pixel model and the (beta-)ELBO.
+ *
+ * Every function returns one value per example ([B]); reducing over the batch happens once, in
+ * the training step. Decoders return logits; each likelihood reads them as sigmoid(logits) in
+ * [0, 1].
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { nonNegativeNumber, oneOf, positiveNumber } from "../base/mod.ts";
+import { type BatchRows, HALF_LOG_TWO_PI, reparameterize, shardNormal } from "./gaussian.ts";
+import { customOp } from "./layers.ts";
+import type { Model } from "./models.ts";
+
+/** How a pixel is modelled given the decoder's output. */
+export type Likelihood = "bernoulli" | "gaussian" | "laplace";
+
+/** Options of the likelihoods and bounds. */
+export interface LikelihoodOptions {
+  /** `bernoulli` (default; valid for grey-level targets), `gaussian` or `laplace`. */
+  likelihood?: Likelihood;
+  /** Standard deviation (gaussian) or scale (laplace) of each pixel; default 0.1. */
+  scale?: number;
+}
+
+/** The pixel likelihoods a model can train with. */
+export const LIKELIHOODS: readonly Likelihood[] = ["bernoulli", "gaussian", "laplace"];
+
+/**
+ * log p(x | logits) = sum_i x_i l_i - softplus(l_i), written stably as
+ * sum_i x_i l_i - max(l_i, 0) - log1p(exp(-|l_i|)). x, logits [B, D] -> [B].
+ */
+export function bernoulliLogLikelihood(x: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
+  // Its own gradient, d/dl = x - sigmoid(l): one expression instead of backpropagating through
+  // the elementwise ops of the stable form. x is a target, a constant of the op.
+  return customOp<tf.Tensor1D>(([logits], save) => {
+    save([logits]);
+    return {
+      value: tf.sum(tf.sub(tf.mul(x, logits), tf.softplus(logits)), 1) as tf.Tensor1D,
+      gradFunc: (dy, [saved]) => [tf.mul(tf.sub(x, tf.sigmoid(saved)), tf.expandDims(dy, 1))],
+    };
+  })(logits);
+}
+
+/**
+ * log N(x; sigmoid(logits), scale^2) = sum_i -(x_i - m_i)^2 / (2 scale^2) - log scale - log(2 pi)/2.
+ * The course's weighted-MSE VAE is this likelihood. x, logits [B, D] -> [B].
+ */
+export function gaussianLogLikelihood(
+  x: tf.Tensor2D,
+  logits: tf.Tensor2D,
+  scale = 0.1,
+): tf.Tensor1D {
+  positiveNumber("scale", scale);
+  return tf.tidy(() => {
+    const dim = x.shape[1];
+    const squares = tf.sum(tf.squaredDifference(x, tf.sigmoid(logits)), 1);
+    return tf.sub(
+      tf.mul(squares, -0.5 / (scale * scale)),
+      dim * (Math.log(scale) + HALF_LOG_TWO_PI),
+    ) as tf.Tensor1D;
+  });
+}
+
+/** log Laplace(x; sigmoid(logits), scale) = sum_i -|x_i - m_i| / scale - log(2 scale). [B]. */
+export function laplaceLogLikelihood(
+  x: tf.Tensor2D,
+  logits: tf.Tensor2D,
+  scale = 0.1,
+): tf.Tensor1D {
+  positiveNumber("scale", scale);
+  return tf.tidy(() => {
+    const dim = x.shape[1];
+    const l1 = tf.sum(tf.abs(tf.sub(x, tf.sigmoid(logits))), 1);
+    return tf.sub(tf.mul(l1, -1 / scale), dim * Math.log(2 * scale)) as tf.Tensor1D;
+  });
+}
+
+/** log p(x | z) for the chosen likelihood. x, logits [B, D] -> [B]. */
+export function logLikelihood(
+  x: tf.Tensor2D,
+  logits: tf.Tensor2D,
+  options: LikelihoodOptions = {},
+): tf.Tensor1D {
+  switch (oneOf("likelihood", options.likelihood ?? "bernoulli", LIKELIHOODS)) {
+    case "bernoulli":
+      return bernoulliLogLikelihood(x, logits);
+    case "gaussian":
+      return gaussianLogLikelihood(x, logits, options.scale);
+    case "laplace":
+      return laplaceLogLikelihood(x, logits, options.scale);
+  }
+}
+
+/** Per-example terms of a (beta-)ELBO, each [B]. */
+export interface ElboTerms {
+  /** -log p(x | z) at one z ~ q(z | x): the distortion, in nats. */
+  reconstruction: tf.Tensor1D;
+  /** KL(q(z | x) || p(z)): the rate, in nats (zeros for an autoencoder). */
+  kl: tf.Tensor1D;
+  /** reconstruction + beta * kl: what training minimises (the negative ELBO when beta = 1). */
+  loss: tf.Tensor1D;
+}
+
+/** Options of {@linkcode elboTerms}. */
+export interface ElboOptions extends LikelihoodOptions {
+  /** Weight of the KL term (beta-VAE); default 1, the ELBO itself. */
+  beta?: number;
+  /** Seed of the noise eps ~ N(0, I) of the reparameterisation trick. */
+  seed?: number;
+  /** Input the encoder sees, when it differs from the target x (denoising). Default x. */
+  input?: tf.Tensor2D;
+  /**
+   * x is rows [offset, offset + B) of a batch of `total` rows: draw eps for the whole batch and
+   * use those rows, so a shard of a batch sees the noise the whole batch would.
+   */
+  rows?: BatchRows;
+}
+
+/**
+ * The negative beta-ELBO per example, with one reparameterised sample:
+ * loss = -log p(x | z) + beta * KL(q(z | x) || p(z)),  z = mean + sigma * eps, p(z) the
+ * model's prior.
+ * For an autoencoder, z = mean and the loss is the reconstruction term alone.
+ */
+export function elboTerms(model: Model, x: tf.Tensor2D, options: ElboOptions = {}): ElboTerms {
+  const beta = nonNegativeNumber("beta", options.beta ?? 1);
+  return tf.tidy(() => {
+    const { mean, logVar } = model.encode(options.input ?? x);
+    let z = mean;
+    let kl = tf.zeros([x.shape[0]]) as tf.Tensor1D;
+    if (logVar) {
+      const [rows, columns] = mean.shape;
+      const eps = shardNormal({ rows, columns, seed: options.seed, shard: options.rows });
+      z = reparameterize(mean, logVar, eps);
+      kl = model.prior.kl(mean, logVar, z);
+    }
+    const reconstruction = tf.neg(logLikelihood(x, model.decode(z), options)) as tf.Tensor1D;
+    const loss = beta === 0
+      ? reconstruction
+      : tf.add(reconstruction, tf.mul(kl, beta)) as tf.Tensor1D;
+    return { reconstruction, kl, loss };
+  });
+}

@@ -1,0 +1,11 @@
+/**
+ * The models: layers as functions of explicit variables, the MLP and convolutional autoencoders
+ * and VAEs (encoders return `{ mean, logVar }`, decoders logits), the prior p(z) as a value, and
+ * the per-example losses. It imports `base` and `data`.
+ * @module
+ */
+export * from "./gaussian.ts";
+export * from "./layers.ts";
+export * from "./losses.ts";
+export * from "./models.ts";
+export * from "./prior.ts";

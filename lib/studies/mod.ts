@@ -1,0 +1,9 @@
+/**
+ * What one notebook needs and nothing else uses: the profile (`quick` or `full`), claims checked
+ * by `verify`, and each notebook's own checks (`elbo/` for notebook 02). It may import every
+ * other folder; only `lib/mod.ts` imports it.
+ * @module
+ */
+export * from "./claims.ts";
+export * from "./elbo/mod.ts";
+export * from "./profile.ts";

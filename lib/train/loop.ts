@@ -1,0 +1,259 @@
+/**
+ * The training loop: it walks epochs and batches, runs a `Step` on each batch, evaluates after
+ * every epoch and reports progress. How a model learns is the step's business (`step.ts`), so
+ * the loop serves the VAE on one thread or two, and any other step, unchanged.
+ *
+ * Training returns data (a typed history); progress goes through a callback. Every random draw
+ * (initial weights, batch order, reparameterisation noise, input noise) comes from `config.seed`.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { oneOf } from "../base/mod.ts";
+import { batches, type Dataset } from "../data/mod.ts";
+import { buildModel, elboTerms, type Model } from "../model/mod.ts";
+import { type TrainConfig, validateTrainConfig } from "./config.ts";
+import { TwoThreadStep } from "./parallel.ts";
+import type { ElboTerm, EpochRecord, TrainProgress } from "./records.ts";
+import { AdamStep, epochBatches, SEED_PURPOSE, type Step, stepSeed } from "./step.ts";
+
+/** Options of {@linkcode train}. */
+export interface TrainOptions {
+  /** Called with progress; awaited, so a notebook display can update. */
+  onProgress?: (progress: TrainProgress) => void | Promise<void>;
+  /** Called after each epoch's evaluation, e.g. to snapshot reconstructions. */
+  onEpoch?: (record: EpochRecord, model: Model) => void | Promise<void>;
+  /** Steps between progress reports (each costs a host sync); default 10. */
+  progressEvery?: number;
+  /** Continue training this model instead of building one from the config. */
+  model?: Model;
+  /**
+   * Threads computing each batch: 1, 2 (this thread and a worker each take half of every batch;
+   * wasm and cpu backends), or `auto` (default): {@linkcode chooseWorkers}. Two threads train
+   * the same model as one up to float rounding, so a run's exact bits depend on this choice.
+   */
+  workers?: 1 | 2 | "auto";
+}
+
+/** What {@linkcode train} returns. */
+export interface TrainResult {
+  model: Model;
+  config: TrainConfig;
+  history: EpochRecord[];
+  /** Wall time of the training steps and of starting a worker (evaluation excluded). */
+  seconds: number;
+  imagesPerSecond: number;
+  /** Threads that computed each batch. */
+  workers: 1 | 2;
+}
+
+/** Fewer steps than this do not pay back the worker's start (about 0.25 s) on our machines. */
+export const TWO_THREAD_MIN_STEPS = 100;
+
+/**
+ * The threads `auto` uses: 2 on wasm with two cores or more for runs of at least
+ * {@linkcode TWO_THREAD_MIN_STEPS} steps, 1 otherwise. On our 2-core machine two threads train
+ * the reference MLP VAE about 1.3x and the conv VAE about 1.5x faster (README).
+ */
+export function chooseWorkers(
+  steps: number,
+  backend: string = tf.getBackend(),
+  cores: number = navigator.hardwareConcurrency,
+): 1 | 2 {
+  return backend === "wasm" && cores >= 2 && steps >= TWO_THREAD_MIN_STEPS ? 2 : 1;
+}
+
+/**
+ * Train a model on `data.train`, evaluating on `data.test` after every epoch.
+ * @param data the training split and, optionally, the test split to evaluate after every epoch
+ * @param config the model and how to train it; checked before any work starts
+ * @returns the trained model, its history, its speed and the threads it used
+ * @example
+ * ```ts
+ * const data = await loadMnist({ source: "embedded" });
+ * const { model, history } = await train(data, { ...TRAIN_DEFAULTS, epochs: 2 }, {
+ *   onProgress: progressDisplay({ title: "VAE" }),
+ * });
+ * ```
+ */
+export async function train(
+  data: { train: Dataset; test?: Dataset },
+  config: TrainConfig,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  validateTrainConfig(config);
+  const requested = oneOf("workers", options.workers ?? "auto", [1, 2, "auto"]);
+  const steps = Math.ceil(data.train.size / config.batchSize);
+  const workers = requested === "auto" ? chooseWorkers(steps * config.epochs) : requested;
+  if (workers === 2 && !["wasm", "cpu"].includes(tf.getBackend())) {
+    throw new RangeError(`workers: 2 needs the wasm or cpu backend; this is ${tf.getBackend()}`);
+  }
+  const model = options.model ?? buildModel(config);
+  const started = performance.now();
+  // With two threads, each thread's SharedStep runs Adam on its half of the weights instead.
+  const step: Step = workers === 2
+    ? await TwoThreadStep.start(model, { config, train: data.train })
+    : new AdamStep(model, config);
+  try {
+    const { history, seconds } = await runEpochs(step, data, {
+      config,
+      started,
+      progressEvery: options.progressEvery ?? 10,
+      onProgress: options.onProgress,
+      evaluate: (test) => evaluate(model, test, config),
+      onEpoch: (record) => options.onEpoch?.(record, model),
+    });
+    const imagesPerSecond = (data.train.size * config.epochs) / seconds;
+    return { model, config: { ...config }, history, seconds, imagesPerSecond, workers };
+  } finally {
+    step.close();
+  }
+}
+
+/** Options of {@linkcode runEpochs}. */
+export interface EpochOptions<T extends string> {
+  config: Pick<TrainConfig, "epochs" | "batchSize" | "seed">;
+  /** `performance.now()` when training started (a worker's start counts as training). */
+  started: number;
+  /** Steps between progress reports; each reads the step's terms from the device. */
+  progressEvery: number;
+  onProgress?: (progress: TrainProgress) => void | Promise<void>;
+  /** The mean terms on the test split, after each epoch. */
+  evaluate?: (test: Dataset) => Record<T, number>;
+  /** Called after each epoch's records, with the last one. */
+  onEpoch?: (record: EpochRecord<T>) => void | Promise<void>;
+}
+
+/**
+ * The loop itself: every epoch's batches through `step`, a train record per epoch (the mean of
+ * its steps' terms) and a test record when there is a test split. Knows nothing of models.
+ */
+export async function runEpochs<T extends string>(
+  step: Step<T>,
+  data: { train: Dataset; test?: Dataset },
+  options: EpochOptions<T>,
+): Promise<{ history: EpochRecord<T>[]; seconds: number }> {
+  const { config, started } = options;
+  const terms = step.terms;
+  if (terms[0] !== "loss") {
+    throw new RangeError(`a step's first term must be "loss"; got ${JSON.stringify(terms[0])}`);
+  }
+  const steps = Math.ceil(data.train.size / config.batchSize);
+  const history: EpochRecord<T>[] = [];
+  let totalSteps = 0;
+  // Training time so far: the worker's start, then each epoch's steps (evaluation excluded).
+  let seconds = (performance.now() - started) / 1000;
+  const progress = (epoch: number, at: number, loss: number) =>
+    options.onProgress?.({
+      epoch,
+      epochs: config.epochs,
+      step: at,
+      steps,
+      loss,
+      seconds: (performance.now() - started) / 1000,
+      history,
+    });
+  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    // Per-step terms stay on the device until the next report.
+    const pending: tf.Tensor1D[] = [];
+    const sums = terms.map(() => 0);
+    let seen = 0;
+    let at = 0;
+    const flush = async () => {
+      const values = await readPending(pending, { epoch, firstStep: at - pending.length, terms });
+      for (const row of values) row.forEach((v, k) => sums[k] += v);
+      seen += values.length;
+    };
+    const epochStart = performance.now();
+    for (const batch of epochBatches(data.train, { ...config, epoch })) {
+      at += 1;
+      totalSteps += 1;
+      pending.push(await step.run(batch, { epoch, step: at }));
+      if (at % options.progressEvery === 0 && at < steps) {
+        await flush();
+        await progress(epoch, at, sums[0] / seen);
+      }
+    }
+    await flush();
+    seconds += (performance.now() - epochStart) / 1000;
+    const record = (split: "train" | "test", values: Record<T, number>) =>
+      ({ epoch, step: totalSteps, split, ...values }) as EpochRecord<T>;
+    const trainValues = Object.fromEntries(terms.map((t, k) => [t, sums[k] / seen]));
+    history.push(record("train", trainValues as Record<T, number>));
+    if (data.test && options.evaluate) history.push(record("test", options.evaluate(data.test)));
+    await options.onEpoch?.(history[history.length - 1]);
+    await progress(epoch, steps, sums[0] / seen);
+  }
+  return { history, seconds };
+}
+
+/** Read the pending per-step terms, dispose them, and stop on the first non-finite value. */
+async function readPending(
+  pending: tf.Tensor1D[],
+  { epoch, firstStep, terms }: { epoch: number; firstStep: number; terms: readonly string[] },
+): Promise<number[][]> {
+  if (pending.length === 0) return [];
+  const n = terms.length;
+  const stacked = tf.stack(pending);
+  const flat = await stacked.data();
+  stacked.dispose();
+  for (const t of pending) t.dispose();
+  const count = pending.length;
+  pending.length = 0;
+  const values: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const row = Array.from(flat.subarray(n * i, n * i + n));
+    const bad = row.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new Error(
+        `training diverged: non-finite ${terms[bad]} ${row[bad]} at epoch ${epoch}, ` +
+          `step ${firstStep + i + 1}`,
+      );
+    }
+    values.push(row);
+  }
+  return values;
+}
+
+/** Options of {@linkcode evaluate}: the config's loss settings. */
+export interface EvaluateOptions
+  extends Pick<TrainConfig, "likelihood" | "scale" | "beta" | "seed"> {
+  /** Images per evaluated batch (each batch draws its own noise); default 500. */
+  evaluationBatch?: number;
+}
+
+/**
+ * Mean loss, reconstruction and KL per image over a split, one reparameterised sample per image;
+ * the sampling noise comes from `config.seed`.
+ * @example
+ * ```ts
+ * const { loss } = evaluate(model, data.test, TRAIN_DEFAULTS); // the test negative ELBO
+ * ```
+ */
+export function evaluate(
+  model: Model,
+  data: Dataset,
+  config: EvaluateOptions,
+): Record<ElboTerm, number> {
+  const batchSize = config.evaluationBatch ?? 500;
+  const sums = tf.tidy(() => {
+    let total = tf.zeros([3]);
+    let index = 0;
+    for (const batch of batches(data, batchSize, { shuffle: false })) {
+      const x = tf.tensor2d(batch.images, [batch.size, batch.images.length / batch.size]);
+      const seed = stepSeed(config.seed, {
+        epoch: 0,
+        step: index++,
+        purpose: SEED_PURPOSE.evaluation,
+      });
+      const terms = elboTerms(model, x, { ...config, seed });
+      total = tf.add(
+        total,
+        tf.stack([tf.sum(terms.loss), tf.sum(terms.reconstruction), tf.sum(terms.kl)]),
+      );
+    }
+    return total;
+  });
+  const [loss, reconstruction, kl] = Array.from(sums.dataSync()).map((s) => s / data.size);
+  sums.dispose();
+  return { loss, reconstruction, kl };
+}

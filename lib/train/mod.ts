@@ -1,0 +1,14 @@
+/**
+ * Training: the config and its defaults, Adam, the `Step` seam and its steps (one thread, two
+ * threads through a worker), the loop, and the run cache that names a run by the hash of its
+ * config and data. It imports `base`, `data` and `model`.
+ * @module
+ */
+export * from "./config.ts";
+export * from "./loop.ts";
+export * from "./optimizer.ts";
+export * from "./parallel.ts";
+export * from "./records.ts";
+export * from "./runs.ts";
+export * from "./shared_step.ts";
+export * from "./step.ts";

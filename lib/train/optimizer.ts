@@ -1,0 +1,107 @@
+/**
+ * Adam, as PyTorch and TensorFlow.js define it, in one pass over each variable.
+ *
+ * `tf.train.adam` spends about a dozen elementwise ops (and as many passes over memory) per
+ * variable and step. On the wasm backend the tensors live in the module's heap, so the whole
+ * update runs as one JavaScript loop reading heap views and writing one new array, which the
+ * variable is then assigned (never written in place: kernels may share its memory). Other
+ * backends use `tf.train.adam`, which computes the same formula with tf ops.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { hasWasmHeap, hostValues, positiveNumber } from "../base/mod.ts";
+
+/** Adam's hyper-parameters. */
+export interface AdamOptions {
+  /** Step size; default 1e-3. */
+  learningRate?: number;
+  /** Decay of the first moment; default 0.9. */
+  beta1?: number;
+  /** Decay of the second moment; default 0.999. */
+  beta2?: number;
+  /** Added to the root of the second moment; default 1e-8 (PyTorch's). */
+  epsilon?: number;
+}
+
+/** Adam over a fixed list of variables. */
+export class Adam {
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  #step = 0;
+  #moments = new Map<tf.Variable, { m: Float32Array; v: Float32Array }>();
+  #fallback?: tf.AdamOptimizer;
+
+  /** Check the hyper-parameters. */
+  constructor(options: AdamOptions = {}) {
+    this.learningRate = options.learningRate ?? 1e-3;
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.epsilon = options.epsilon ?? 1e-8;
+    positiveNumber("learningRate", this.learningRate);
+    for (const field of ["beta1", "beta2"] as const) {
+      if (!(this[field] >= 0 && this[field] < 1)) {
+        throw new RangeError(`${field} must be in [0, 1); got ${this[field]}`);
+      }
+    }
+  }
+
+  /** One step: w <- w - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + epsilon). */
+  apply(variables: readonly tf.Variable[], grads: tf.NamedTensorMap): void {
+    if (!hasWasmHeap()) {
+      this.#fallback ??= tf.train.adam(this.learningRate, this.beta1, this.beta2, this.epsilon);
+      this.#fallback.applyGradients(
+        grads as unknown as Parameters<tf.AdamOptimizer["applyGradients"]>[0],
+      );
+      return;
+    }
+    this.#step += 1;
+    for (const variable of variables) {
+      const grad = grads[variable.name];
+      if (!grad) throw new RangeError(`no gradient for variable "${variable.name}"`);
+      let moments = this.#moments.get(variable);
+      if (!moments) {
+        moments = { m: new Float32Array(variable.size), v: new Float32Array(variable.size) };
+        this.#moments.set(variable, moments);
+      }
+      const updated = new Float32Array(variable.size);
+      this.update(hostValues(variable), hostValues(grad), updated, moments, this.#step);
+      const next = tf.tensor(updated, variable.shape);
+      variable.assign(next);
+      next.dispose();
+    }
+  }
+
+  /** Release the fallback optimizer's state, if any. */
+  dispose(): void {
+    this.#fallback?.dispose();
+    this.#moments.clear();
+  }
+
+  /**
+   * Step `t` (from 1) on flat arrays: out = w - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t))
+   * + epsilon), updating the moments in place. `out` may be `w`.
+   */
+  update(
+    w: Float32Array,
+    g: Float32Array,
+    out: Float32Array,
+    { m, v }: { m: Float32Array; v: Float32Array },
+    t: number,
+  ): void {
+    const { beta1, beta2, epsilon } = this;
+    const stepSize = this.learningRate / (1 - beta1 ** t);
+    const root = 1 / Math.sqrt(1 - beta2 ** t);
+    const c1 = 1 - beta1;
+    const c2 = 1 - beta2;
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i];
+      const mi = beta1 * m[i] + c1 * gi;
+      const vi = beta2 * v[i] + c2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      out[i] = w[i] - stepSize * mi / (Math.sqrt(vi) * root + epsilon);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * What training reports: one record per split and epoch, and progress events. Plain data, so
+ * figures (`viz`) draw them without importing anything that trains.
+ * @module
+ */
+
+/** The names of the terms an ELBO step returns, in order: loss, then its two parts. */
+export const ELBO_TERMS = ["loss", "reconstruction", "kl"] as const;
+/** One of {@linkcode ELBO_TERMS}. */
+export type ElboTerm = typeof ELBO_TERMS[number];
+
+/** Where a record sits in training. */
+export interface RecordPosition {
+  epoch: number;
+  /** Optimisation steps taken so far. */
+  step: number;
+  split: "train" | "test";
+}
+
+/**
+ * Mean per-example terms on one split after one epoch; every record has a `loss` (what the step
+ * minimises). For the ELBO (the default): `loss` = reconstruction + beta * kl (the negative ELBO
+ * when beta = 1), `reconstruction`, `kl`, in nats per image. A step with other terms (a GAN's
+ * two losses) records those.
+ */
+export type EpochRecord<T extends string = ElboTerm> =
+  & RecordPosition
+  & { loss: number }
+  & { [K in T]: number };
+
+/** A progress report: sent every few steps and at the end of every epoch. */
+export interface TrainProgress {
+  /** Epoch, from 1, and epochs in all. */
+  epoch: number;
+  epochs: number;
+  /** Step within the epoch, from 1, and steps per epoch. */
+  step: number;
+  steps: number;
+  /** Mean training loss over the steps of this epoch so far. */
+  loss: number;
+  /** Seconds since training started. */
+  seconds: number;
+  /** Every epoch record so far; a display shows the last test loss. */
+  history: readonly EpochRecord<"loss">[];
+}

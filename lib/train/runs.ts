@@ -1,0 +1,169 @@
+/**
+ * Run or load: a training run is named by the hash of its config and data, and its weights and
+ * history are cached under `data/runs/<hash>/`, so a second run of a notebook is fast.
+ *
+ * A run is written to a temporary folder and renamed into place when complete, so a crash never
+ * leaves a half-written run that would be read back as a result.
+ * @module
+ */
+import { runsDir } from "../base/mod.ts";
+import type { MnistData } from "../data/mod.ts";
+import { buildModel, disposeModel, getWeights, type Model, setWeights } from "../model/mod.ts";
+import type { TrainConfig } from "./config.ts";
+import { train, type TrainOptions } from "./loop.ts";
+import type { EpochRecord } from "./records.ts";
+
+/** Options of {@linkcode runOrLoad}. */
+export interface RunOptions extends Pick<TrainOptions, "onProgress" | "onEpoch" | "workers"> {
+  /** Cache folder; default `data/runs`. */
+  dir?: string;
+  /** Train even when a cached run exists (and replace it). */
+  retrain?: boolean;
+}
+
+/** A trained model with what produced it. */
+export interface Run {
+  model: Model;
+  config: TrainConfig;
+  /** Hash of the config and the data description: the cache folder's name. */
+  hash: string;
+  history: EpochRecord[];
+  /** Training seconds of the run that produced the weights (not of loading them). */
+  seconds: number;
+  imagesPerSecond: number;
+  /** Threads that computed each batch (two train the same model up to float rounding). */
+  workers: 1 | 2;
+  /** True when the weights came from the cache. */
+  cached: boolean;
+}
+
+interface Manifest {
+  config: TrainConfig;
+  data: DataDescription;
+  history: EpochRecord[];
+  seconds: number;
+  imagesPerSecond: number;
+  /** Absent in runs cached before two-thread training: they used one. */
+  workers?: 1 | 2;
+  shapes: number[][];
+}
+
+/** What identifies a data set for caching: its source, split sizes and a checksum of its pixels. */
+export interface DataDescription {
+  source: string;
+  trainSize: number;
+  testSize: number;
+  checksum: number;
+}
+
+/** Describe `data` cheaply but precisely enough that different splits never share a cache. */
+export function describeData(data: MnistData): DataDescription {
+  let checksum = 0;
+  for (const images of [data.train.images, data.test.images]) {
+    // A strided sum of pixels with their positions: cheap, and changes with the split or seed.
+    for (let i = 0; i < images.length; i += 97) {
+      checksum = (checksum + images[i] * (i % 1009)) % 1e9;
+    }
+  }
+  return {
+    source: data.source,
+    trainSize: data.train.size,
+    testSize: data.test.size,
+    checksum: Math.round(checksum * 1000) / 1000,
+  };
+}
+
+/** SHA-256 of a config and data description, as 16 hex digits. */
+export async function runHash(config: TrainConfig, data: DataDescription): Promise<string> {
+  const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)));
+  const text = JSON.stringify({ config: sorted, data });
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/**
+ * Load the cached run of this config and data, or train it and cache it.
+ * @param data the train and test splits
+ * @param config the model and how to train it
+ * @param options progress, threads, the cache folder, `retrain`
+ * @example
+ * ```ts
+ * const run = await runOrLoad(data, { ...TRAIN_DEFAULTS, latentSize: 2 }, {
+ *   onProgress: progressDisplay({ title: "VAE, 2-D code" }),
+ * });
+ * ```
+ */
+export async function runOrLoad(
+  data: MnistData,
+  config: TrainConfig,
+  options: RunOptions = {},
+): Promise<Run> {
+  const description = describeData(data);
+  const hash = await runHash(config, description);
+  const folder = `${options.dir ?? runsDir()}/${hash}`;
+  if (!options.retrain) {
+    const cached = await load(folder, config);
+    if (cached) return { ...cached, hash, cached: true };
+  }
+  const result = await train(data, config, options);
+  await save(folder, {
+    config,
+    data: description,
+    history: result.history,
+    seconds: result.seconds,
+    imagesPerSecond: result.imagesPerSecond,
+    workers: result.workers,
+    shapes: result.model.variables.map((v) => v.shape),
+  }, result.model);
+  return { ...result, hash, cached: false };
+}
+
+async function load(
+  folder: string,
+  config: TrainConfig,
+): Promise<Omit<Run, "hash" | "cached"> | null> {
+  let manifest: Manifest;
+  let bytes: Uint8Array;
+  try {
+    manifest = JSON.parse(await Deno.readTextFile(`${folder}/run.json`));
+    bytes = await Deno.readFile(`${folder}/weights.bin`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  const model = buildModel(config);
+  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const weights: Float32Array[] = [];
+  let offset = 0;
+  for (const v of model.variables) {
+    weights.push(floats.slice(offset, offset + v.size));
+    offset += v.size;
+  }
+  if (offset !== floats.length) {
+    disposeModel(model);
+    throw new RangeError(
+      `${folder}/weights.bin holds ${floats.length} values; the model needs ${offset}`,
+    );
+  }
+  setWeights(model, weights);
+  const { history, seconds, imagesPerSecond, workers = 1 } = manifest;
+  return { model, config: manifest.config, history, seconds, imagesPerSecond, workers };
+}
+
+async function save(folder: string, manifest: Manifest, model: Model): Promise<void> {
+  const parent = folder.slice(0, folder.lastIndexOf("/"));
+  await Deno.mkdir(parent, { recursive: true });
+  const temporary = await Deno.makeTempDir({ dir: parent, prefix: ".partial-" });
+  const weights = getWeights(model);
+  const bytes = new Uint8Array(weights.reduce((n, w) => n + w.byteLength, 0));
+  let offset = 0;
+  for (const w of weights) {
+    bytes.set(new Uint8Array(w.buffer, w.byteOffset, w.byteLength), offset);
+    offset += w.byteLength;
+  }
+  await Deno.writeFile(`${temporary}/weights.bin`, bytes);
+  await Deno.writeTextFile(`${temporary}/run.json`, JSON.stringify(manifest, null, 1));
+  await Deno.remove(folder, { recursive: true }).catch(() => {});
+  await Deno.rename(temporary, folder);
+}

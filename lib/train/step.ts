@@ -1,0 +1,156 @@
+/**
+ * The training seam: a `Step` is one optimisation step on a batch. The loop (`loop.ts`) knows
+ * nothing else of how a model learns, so a training variant is a new `Step`, not a branch in the
+ * loop: single-thread Adam on the ELBO is {@linkcode AdamStep}, two-thread data-parallel training
+ * is `TwoThreadStep` (`parallel.ts`).
+ *
+ * Every noise draw of a step is made for the whole batch from (seed, epoch, step) and cut to the
+ * rows a shard computes, so splitting a batch across threads changes only rounding.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { mixSeeds } from "../base/mod.ts";
+import { batches, type Dataset, IMAGE_SIZE } from "../data/mod.ts";
+import { type BatchRows, elboTerms, type Model, shardNormal } from "../model/mod.ts";
+import type { StepConfig, TrainConfig } from "./config.ts";
+import { Adam } from "./optimizer.ts";
+import { ELBO_TERMS, type ElboTerm } from "./records.ts";
+
+/** Where a step sits in training: epoch and step within it, both from 1. */
+export interface StepPosition {
+  epoch: number;
+  step: number;
+}
+
+/**
+ * One optimisation step on a batch. `run` updates the model's weights and returns the batch's
+ * mean terms, named by `terms` in order (the first is always `loss`), as a tensor the caller
+ * reads (and disposes) when it likes, so the loop need not wait for the device after every step.
+ */
+export interface Step<T extends string = ElboTerm> {
+  /** The names of the values `run` returns, in order; the first is the loss. */
+  readonly terms: readonly T[];
+  /** Train on `batch` at `position`; resolves to its mean terms, [terms.length]. */
+  run(batch: Dataset, position: StepPosition): Promise<tf.Tensor1D>;
+  /** Release what the step holds (optimizer state, workers). Called once, however training ends. */
+  close(): void;
+}
+
+/** Purposes of the seeds derived for each step, so no two draws share a stream. */
+export const SEED_PURPOSE = { inputNoise: 1, sampling: 2, evaluation: 3 } as const;
+
+/** Options of {@linkcode stepSeed}. */
+export interface StepSeedOptions extends StepPosition {
+  /** One of {@linkcode SEED_PURPOSE}'s values. */
+  purpose: number;
+}
+
+/**
+ * A seed for (epoch, step, purpose) derived from the config's seed.
+ * @example
+ * ```ts
+ * stepSeed(0, { epoch: 1, step: 1, purpose: SEED_PURPOSE.sampling });
+ * ```
+ */
+export function stepSeed(seed: number, { epoch, step, purpose }: StepSeedOptions): number {
+  return mixSeeds(seed, epoch, step, purpose);
+}
+
+/** One epoch's batches in the order every thread replays: seeded by (config.seed, epoch). */
+export function epochBatches(
+  train: Dataset,
+  { seed, batchSize, epoch }: Pick<TrainConfig, "seed" | "batchSize"> & { epoch: number },
+): Generator<Dataset> {
+  return batches(train, batchSize, { seed, epoch });
+}
+
+/** Gradients (one tensor per variable name) and the mean [loss, reconstruction, kl]. */
+export interface ShardGradients {
+  grads: tf.NamedTensorMap;
+  means: tf.Tensor1D;
+}
+
+/** Options of {@linkcode shardGradients}. */
+export interface ShardGradientOptions {
+  /** The batch, [n * 784] pixels. */
+  batch: Float32Array;
+  config: StepConfig;
+  position: StepPosition;
+  /** Rows [from, to) of the batch this shard computes; default all. */
+  rows?: [number, number];
+}
+
+/**
+ * Gradients of the mean loss over some rows of a batch at a step of training: the whole batch in
+ * a single-thread step, one half of it on each thread of a two-thread step. The caller disposes
+ * the result.
+ */
+export function shardGradients(model: Model, options: ShardGradientOptions): ShardGradients {
+  const { batch, config, position } = options;
+  const total = batch.length / IMAGE_SIZE;
+  const [from, to] = options.rows ?? [0, total];
+  const shard: BatchRows = { offset: from, total };
+  const x = tf.tensor2d(batch.subarray(from * IMAGE_SIZE, to * IMAGE_SIZE), [
+    to - from,
+    IMAGE_SIZE,
+  ]);
+  // A denoising AE's input: x plus clipped Gaussian noise.
+  const input = config.noise === 0 ? undefined : tf.tidy(() => {
+    const seed = stepSeed(config.seed, { ...position, purpose: SEED_PURPOSE.inputNoise });
+    const noise = shardNormal({
+      rows: to - from,
+      columns: IMAGE_SIZE,
+      seed,
+      shard,
+      std: config.noise,
+    });
+    return tf.clipByValue(tf.add(x, noise), 0, 1) as tf.Tensor2D;
+  });
+  let means: tf.Tensor1D | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const terms = elboTerms(model, x, {
+      ...config,
+      seed: stepSeed(config.seed, { ...position, purpose: SEED_PURPOSE.sampling }),
+      input,
+      rows: shard,
+    });
+    const loss = tf.mean(terms.loss) as tf.Scalar;
+    const stacked = tf.stack([loss, tf.mean(terms.reconstruction), tf.mean(terms.kl)]);
+    means = tf.keep(stacked) as tf.Tensor1D;
+    return loss;
+  }, model.variables);
+  tf.dispose([x, input, value] as tf.TensorContainer);
+  return { grads, means: means! };
+}
+
+/** The (beta-)ELBO on the whole batch with Adam, on this thread. */
+export class AdamStep implements Step {
+  readonly terms = ELBO_TERMS;
+  #model: Model;
+  #config: StepConfig;
+  #optimizer: Adam;
+
+  /** A step that trains `model` with Adam at the config's learning rate. */
+  constructor(model: Model, config: StepConfig & Pick<TrainConfig, "learningRate">) {
+    this.#model = model;
+    this.#config = config;
+    this.#optimizer = new Adam({ learningRate: config.learningRate });
+  }
+
+  /** Compute the batch's gradients and apply them. */
+  run(batch: Dataset, position: StepPosition): Promise<tf.Tensor1D> {
+    const { grads, means } = shardGradients(this.#model, {
+      batch: batch.images,
+      config: this.#config,
+      position,
+    });
+    this.#optimizer.apply(this.#model.variables, grads);
+    tf.dispose(grads);
+    return Promise.resolve(means);
+  }
+
+  /** Release Adam's state. */
+  close(): void {
+    this.#optimizer.dispose();
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The layout rule of `lib/` (DESIGN.md): imports point one way between its folders, only `mod.ts`
+ * files re-export, a folder is entered through its `mod.ts`, no file is over about 350 lines, and
+ * no import cycle ties files anywhere in `lib/` or `tools/`. The checker runs on the real tree
+ * and on small made-up trees that break each rule, so a test that cannot fail would show.
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { dirname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** What each folder of `lib/` may import, besides itself and packages. */
+const ALLOWED: Record<string, readonly string[]> = {
+  base: [],
+  data: ["base"],
+  model: ["base", "data"],
+  train: ["base", "data", "model"],
+  measure: ["base", "data", "model"],
+  viz: ["base"],
+  linear_gaussian: ["base"],
+  studies: ["base", "data", "model", "train", "measure", "viz", "linear_gaussian"],
+};
+/** Folders a folder may import types from (and nothing else): the records `viz` draws. */
+const TYPES_ONLY: Record<string, readonly string[]> = { viz: ["train"] };
+const MAX_LINES = 350;
+
+/** One import or re-export of a file. */
+interface Import {
+  /** The target, relative to the repository (or the bare package name). */
+  target: string;
+  typeOnly: boolean;
+  reExport: boolean;
+}
+
+/** The relative imports and re-exports of a source text, multi-line ones included. */
+export function importsOf(
+  source: string,
+): { specifier: string; typeOnly: boolean; reExport: boolean }[] {
+  const found = [];
+  const statement = /(?:^|\n)[ \t]*(import|export)\s+(type\s+)?([^;]*?)\s*from\s*"([^"]+)"/g;
+  for (const match of source.matchAll(statement)) {
+    const [, keyword, typeKeyword, clause, specifier] = match;
+    // `import { type A, type B }` is type-only too.
+    const names = clause.match(/^\{([\s\S]*)\}$/)?.[1].split(",").map((n) => n.trim()).filter(
+      Boolean,
+    );
+    const allTypes = names !== undefined && names.length > 0 &&
+      names.every((n) => n.startsWith("type "));
+    found.push({
+      specifier,
+      typeOnly: Boolean(typeKeyword) || allTypes,
+      reExport: keyword === "export",
+    });
+  }
+  for (const match of source.matchAll(/(?:^|\n)[ \t]*import\s+"([^"]+)"/g)) {
+    found.push({ specifier: match[1], typeOnly: false, reExport: false });
+  }
+  for (const match of source.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)) {
+    found.push({ specifier: match[1], typeOnly: false, reExport: false });
+  }
+  return found;
+}
+
+/** `lib/<folder>/...` -> folder; `lib/mod.ts` -> "" ; elsewhere undefined. */
+function folderOf(path: string): string | undefined {
+  const parts = path.split("/");
+  if (parts[0] !== "lib") return undefined;
+  return parts.length === 2 ? "" : parts[1];
+}
+
+/**
+ * Every breach of the layout rule in a tree of source files (path relative to the repository ->
+ * text), one message each, naming the file and the import.
+ */
+export function layoutProblems(files: ReadonlyMap<string, string>): string[] {
+  const problems: string[] = [];
+  const graph = new Map<string, Import[]>();
+  for (const [path, source] of files) {
+    const imports = importsOf(source)
+      .filter((i) => i.specifier.startsWith("."))
+      .map((i) => ({ ...i, target: normalize(join(dirname(path), i.specifier)) }));
+    graph.set(path, imports);
+    const lines = source.split("\n").length;
+    if (path.startsWith("lib/") && lines > MAX_LINES) {
+      problems.push(`${path} has ${lines} lines; a file of lib/ holds at most ${MAX_LINES}`);
+    }
+    const from = folderOf(path);
+    for (const { target, typeOnly, reExport } of imports) {
+      const name = `${path} imports ${target}`;
+      if (reExport && !path.endsWith("/mod.ts")) {
+        problems.push(`${path} re-exports ${target}: only mod.ts files re-export`);
+      }
+      const to = folderOf(target);
+      if (to === undefined) continue;
+      if (path.startsWith("tests/") || path.startsWith("notebooks/")) {
+        if (!target.endsWith("mod.ts")) {
+          problems.push(`${name}: tests and notebooks import a mod.ts`);
+        }
+        continue;
+      }
+      if (to === "studies" && path !== "lib/mod.ts" && from !== "studies") {
+        problems.push(`${name}: nothing but lib/mod.ts imports studies`);
+      }
+      if (from === undefined || from === "") continue; // tools/ and lib/mod.ts: any folder
+      if (to === from) {
+        if (target === `lib/${from}/mod.ts`) {
+          problems.push(`${name}: a file imports its own folder's files, not its mod.ts`);
+        }
+        continue;
+      }
+      if (!target.endsWith("/mod.ts")) {
+        problems.push(`${name}: another folder is imported through its mod.ts`);
+      }
+      const allowed = ALLOWED[from]?.includes(to) ||
+        (typeOnly && (TYPES_ONLY[from] ?? []).includes(to));
+      if (!allowed) {
+        problems.push(
+          `${name}: ${from} may import ${ALLOWED[from]?.join(", ") || "only packages"}` +
+            (TYPES_ONLY[from] ? ` (and types from ${TYPES_ONLY[from].join(", ")})` : "") +
+            `, not ${to === "" ? "lib/mod.ts" : to}`,
+        );
+      }
+    }
+  }
+  for (const cycle of cycles(graph)) problems.push(`import cycle: ${cycle.join(" -> ")}`);
+  return problems;
+}
+
+/** The import cycles between files of lib/ and tools/, each once, as paths. */
+function cycles(graph: ReadonlyMap<string, Import[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (file: string) => {
+    state.set(file, "open");
+    stack.push(file);
+    for (const { target } of graph.get(file) ?? []) {
+      if (!graph.has(target)) continue;
+      if (state.get(target) === "open") {
+        found.push([...stack.slice(stack.indexOf(target)), target]);
+      } else if (!state.has(target)) visit(target);
+    }
+    stack.pop();
+    state.set(file, "done");
+  };
+  for (const file of [...graph.keys()].sort()) {
+    if (!state.has(file) && (file.startsWith("lib/") || file.startsWith("tools/"))) visit(file);
+  }
+  return found;
+}
+
+/** Every .ts file under the folders, and the code cells of the notebooks, by relative path. */
+async function readTree(): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(join(ROOT, dir))) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (entry.name.endsWith(".ts")) {
+        files.set(path, await Deno.readTextFile(join(ROOT, path)));
+      }
+    }
+  };
+  for (const dir of ["lib", "tools", "tests"]) await walk(dir);
+  for await (const entry of Deno.readDir(join(ROOT, "notebooks"))) {
+    if (!entry.name.endsWith(".ipynb")) continue;
+    const path = `notebooks/${entry.name}`;
+    const notebook = JSON.parse(await Deno.readTextFile(join(ROOT, path)));
+    const code = notebook.cells.filter((c: { cell_type: string }) => c.cell_type === "code")
+      .map((c: { source: string[] | string }) => [c.source].flat().join("")).join("\n");
+    files.set(path, code);
+  }
+  return files;
+}
+
+Deno.test("lib/ keeps the layout rule: one-way imports, mod.ts entries, no cycle, small files", async () => {
+  const files = await readTree();
+  assertEquals(layoutProblems(files), []);
+  // Every folder of the design has its mod.ts, and lib/mod.ts re-exports each.
+  const top = files.get("lib/mod.ts") ?? "";
+  for (const folder of Object.keys(ALLOWED)) {
+    assertEquals(files.has(`lib/${folder}/mod.ts`), true, `lib/${folder}/mod.ts is missing`);
+    assertStringIncludes(top, `"./${folder}/mod.ts"`);
+  }
+  // The parser sees the tree's imports (a broken one would find no problem anywhere).
+  const edges = [...files.values()].flatMap((text) => importsOf(text))
+    .filter((i) => i.specifier.startsWith("."));
+  assert(edges.length > 100, `only ${edges.length} relative imports found`);
+});
+
+Deno.test("layoutProblems() names a forbidden direction, a bypassed mod.ts and a re-export", () => {
+  const problems = layoutProblems(
+    new Map([
+      ["lib/base/random.ts", 'import { train } from "../train/mod.ts";'],
+      ["lib/model/models.ts", 'import { rng } from "../base/random.ts";'],
+      ["lib/data/mnist.ts", 'export { rng } from "../base/mod.ts";'],
+      ["lib/viz/plots.ts", 'import { type Model } from "../model/mod.ts";'],
+      ["lib/measure/metrics.ts", 'import { verify } from "../studies/mod.ts";'],
+      ["tests/x_test.ts", 'import { rng } from "../lib/base/random.ts";'],
+    ]),
+  );
+  assertEquals(problems, [
+    "lib/base/random.ts imports lib/train/mod.ts: base may import only packages, not train",
+    "lib/model/models.ts imports lib/base/random.ts: another folder is imported through its mod.ts",
+    "lib/data/mnist.ts re-exports lib/base/mod.ts: only mod.ts files re-export",
+    "lib/viz/plots.ts imports lib/model/mod.ts: viz may import base (and types from train), not model",
+    "lib/measure/metrics.ts imports lib/studies/mod.ts: nothing but lib/mod.ts imports studies",
+    "lib/measure/metrics.ts imports lib/studies/mod.ts: measure may import base, data, model, not studies",
+    "tests/x_test.ts imports lib/base/random.ts: tests and notebooks import a mod.ts",
+  ]);
+});
+
+Deno.test("layoutProblems() lets viz import types from train, and finds cycles across lines", () => {
+  assertEquals(
+    layoutProblems(
+      new Map([
+        ["lib/viz/plots.ts", 'import type { EpochRecord } from "../train/mod.ts";'],
+        ["lib/viz/progress.ts", 'import {\n  type A,\n  type B,\n} from "../train/mod.ts";'],
+      ]),
+    ),
+    [],
+  );
+  const problems = layoutProblems(
+    new Map([
+      ["lib/train/a.ts", 'import {\n  b,\n} from "./b.ts";'],
+      ["lib/train/b.ts", 'import type { A } from "./a.ts";'],
+      ["tools/x.ts", 'import { y } from "./y.ts";'],
+      ["tools/y.ts", 'import { x } from "./x.ts";'],
+    ]),
+  );
+  assertEquals(problems, [
+    "import cycle: lib/train/a.ts -> lib/train/b.ts -> lib/train/a.ts",
+    "import cycle: tools/x.ts -> tools/y.ts -> tools/x.ts",
+  ]);
+});
+
+Deno.test("layoutProblems() counts the lines of lib/ files", () => {
+  const long = "const a = 1;\n".repeat(MAX_LINES + 1);
+  assertEquals(layoutProblems(new Map([["lib/base/long.ts", long]])), [
+    `lib/base/long.ts has ${MAX_LINES + 2} lines; a file of lib/ holds at most ${MAX_LINES}`,
+  ]);
+});
