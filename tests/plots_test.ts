@@ -3,6 +3,7 @@ import {
   digitGridFigure,
   Figure,
   figureBundle,
+  heatmapFigure,
   historyFigure,
   inNotebook,
   latentFigure,
@@ -10,6 +11,7 @@ import {
   progressDisplay,
   resetPlotlyInlining,
   seriesFigure,
+  sliderFigure,
   subplots,
   toHtml,
   writeHtml,
@@ -249,4 +251,31 @@ Deno.test("progressDisplay() on a terminal rewrites one line with \\r", async ()
 
 Deno.test("progressDisplay() rejects an unknown mode", () => {
   assertThrows(() => progressDisplay({ mode: "html" as never }), RangeError, '"html"');
+});
+
+Deno.test("sliderFigure() keeps one frame per figure and a slider step per frame, last shown", () => {
+  const grids = [0, 0.5, 1].map((v) =>
+    digitGridFigure(new Float32Array(2 * 784).fill(v), { title: "grid", cols: 2 })
+  );
+  const figure = sliderFigure(grids, { prefix: "epoch " });
+  const json = plotlyJson(figure);
+  assertEquals(json.frames.map((f: Json) => f.name), ["1", "2", "3"]);
+  assertEquals(json.frames[2].data, JSON.parse(JSON.stringify(grids[2].data)));
+  assertEquals(json.data, json.frames[2].data);
+  const slider = json.layout.sliders[0];
+  assertEquals([slider.active, slider.steps.length, slider.steps[0].args[0]], [2, 3, ["1"]]);
+  assertThrows(() => sliderFigure([]), RangeError, "at least one");
+  assertThrows(() => sliderFigure(grids, { labels: ["a"] }), RangeError, "name the 3 figures");
+  assertEquals(plotlyJson(grids[0]).frames, undefined);
+});
+
+Deno.test("heatmapFigure() draws labelled rows and columns and checks the shape", () => {
+  const json = plotlyJson(heatmapFigure({ z: [[1, 2], [3, 4.123456]], x: ["a", "b"], y: [1, 2] }));
+  assertEquals(json.data[0].z, [[1, 2], [3, 4.123]]);
+  assertEquals([json.data[0].x, json.data[0].y], [["a", "b"], ["1", "2"]]);
+  assertThrows(
+    () => heatmapFigure({ z: [[1]], x: ["a", "b"], y: [1] }),
+    RangeError,
+    "z must be [1][2]",
+  );
 });

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   buildModel,
+  capacityAt,
   disposeModel,
   evaluate,
   initBackend,
@@ -123,4 +124,36 @@ Deno.test("the convolutional VAE trains an epoch on the wasm backend", async () 
   );
   assert(result.history.every((r) => Number.isFinite(r.loss)));
   disposeModel(result.model);
+});
+
+Deno.test("capacityAt() ramps C linearly from 0 to the target over the run", () => {
+  const config = { epochs: 4, capacity: { gamma: 100, target: 20 } };
+  assertEquals(capacityAt(config, { epoch: 1, step: 5, steps: 10 }), 20 * 0.5 / 4);
+  assertEquals(capacityAt(config, { epoch: 3, step: 10, steps: 10 }), 15);
+  assertEquals(capacityAt(config, { epoch: 4, step: 10, steps: 10 }), 20);
+  assertEquals(capacityAt({ epochs: 4 }, { epoch: 2, step: 1 }), 0);
+  assertThrows(() => capacityAt(config, { epoch: 1, step: 1 }), RangeError, "steps per epoch");
+});
+
+Deno.test("capacity annealing with C = 0 trains like the beta-ELBO with beta = gamma; C > 0 differs", async () => {
+  const base = { ...SMALL, epochs: 1, beta: 3 };
+  const elbo = await train(data, base, { workers: 1 });
+  const zero = await train(data, { ...base, beta: 1, capacity: { gamma: 3, target: 0 } }, {
+    workers: 1,
+  });
+  const ramped = await train(data, { ...base, beta: 1, capacity: { gamma: 3, target: 50 } }, {
+    workers: 1,
+  });
+  const kl = (r: typeof elbo) => r.history.at(-1)!.kl;
+  const rec = (r: typeof elbo) => r.history.at(-1)!.reconstruction;
+  assert(Math.abs(rec(zero) - rec(elbo)) < 1e-3 * rec(elbo), `${rec(zero)} vs ${rec(elbo)}`);
+  assert(Math.abs(kl(zero) - kl(elbo)) < 1e-2 * kl(elbo) + 1e-3, `${kl(zero)} vs ${kl(elbo)}`);
+  // Pushed towards C up to 50 nats, the KL ends far above the beta = 3 run's.
+  assert(kl(ramped) > 2 * kl(elbo), `ramped KL ${kl(ramped)} vs ${kl(elbo)}`);
+  assertThrows(
+    () => validateTrainConfig({ ...base, capacity: { gamma: 0, target: 5 } }),
+    RangeError,
+    "capacity.gamma must be a positive number; got 0",
+  );
+  for (const r of [elbo, zero, ramped]) disposeModel(r.model);
 });

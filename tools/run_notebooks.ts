@@ -11,11 +11,13 @@
 import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PLOTLY_MIME, RUN_INFO_MIME, TABLE_MIME } from "../lib/mod.ts";
 
 const HELP = `Usage: deno task reproduce [options] [NOTEBOOK_OR_DIR...]
 
 Executes notebooks (default: every *.ipynb in notebooks/) with the Deno kernel (nbclient),
-and writes OUT/NAME.ipynb (executed, trusted) and OUT/NAME.html (jupyter nbconvert).
+and writes OUT/NAME.ipynb (executed, trusted), OUT/NAME.html (jupyter nbconvert) and
+OUT/NAME.tables.json (every table the notebook showed, with the profile and the data it ran on).
 
   --out DIR          output folder (default out/)
   --timeout SECONDS  per-cell time limit (default 1200 for quick, 14400 for full)
@@ -27,7 +29,6 @@ JUPYTER names the jupyter command (default jupyter).`;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const JUPYTER = Deno.env.get("JUPYTER") ?? "jupyter";
-const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 /** One failing cell of an executed notebook. */
 export interface CellFailure {
@@ -82,6 +83,34 @@ function source(cell: Notebook["cells"][number]): string {
 export function countFigures(notebook: Notebook): number {
   return notebook.cells.flatMap((cell) => cell.outputs ?? [])
     .filter((output) => output.data && PLOTLY_MIME in output.data).length;
+}
+
+/** The tables a notebook showed and what it ran on, as `out/<notebook>.tables.json` holds them. */
+export interface NotebookTables {
+  notebook: string;
+  profile: string;
+  /** The setup cell's `runInfo(...)`: the data's source and split sizes, the backend... */
+  run: Record<string, unknown> | null;
+  tables: { cell: number; title: string; columns: string[]; rows: Record<string, unknown>[] }[];
+}
+
+/** Every table a notebook displayed (in order, with its cell), and its run information. */
+export function notebookTables(
+  notebook: Notebook,
+  { name, profile }: { name: string; profile: string },
+): NotebookTables {
+  const found: NotebookTables = { notebook: name, profile, run: null, tables: [] };
+  notebook.cells.forEach((cell, index) => {
+    for (const output of cell.outputs ?? []) {
+      const data = (output.data ?? {}) as Record<string, unknown>;
+      if (RUN_INFO_MIME in data) found.run ??= data[RUN_INFO_MIME] as Record<string, unknown>;
+      if (TABLE_MIME in data) {
+        const table = data[TABLE_MIME] as Omit<NotebookTables["tables"][number], "cell">;
+        found.tables.push({ cell: index + 1, ...table });
+      }
+    }
+  });
+  return found;
 }
 
 function stripAnsi(text: string): string {
@@ -301,6 +330,11 @@ async function execute(
     }`;
     return { failures: [{ cell: 0, firstLine: "", error }], seconds, figures: 0 };
   }
+  const profile = options.env.VAELAB_PROFILE;
+  await Deno.writeTextFile(
+    join(out, `${name}.tables.json`),
+    JSON.stringify(notebookTables(json, { name, profile }), null, 1) + "\n",
+  );
   const trusted = await trustNotebook(executed);
   const html = await run(JUPYTER, ["nbconvert", "--to=html", `--output-dir=${out}`, executed]);
   const failures = notebookFailures(json);

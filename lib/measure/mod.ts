@@ -4,4 +4,5 @@
  * @module
  */
 export * from "./importance.ts";
+export * from "./latent.ts";
 export * from "./metrics.ts";

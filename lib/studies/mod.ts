@@ -7,3 +7,4 @@
 export * from "./claims.ts";
 export * from "./elbo/mod.ts";
 export * from "./profile.ts";
+export * from "./training_slider.ts";

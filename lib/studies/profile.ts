@@ -3,6 +3,22 @@
  * @module
  */
 import { oneOf } from "../base/mod.ts";
+import type { MnistData } from "../data/mod.ts";
+
+/** The MIME type of what a notebook runs on, in its outputs: a {@linkcode RunInfo}'s fields. */
+export const RUN_INFO_MIME = "application/vnd.vaelab.run+json";
+
+/** What a notebook runs on, shown by its setup cell and kept in `out/<notebook>.tables.json`. */
+export interface RunInfo {
+  profile: Profile;
+  /** Where the data came from (`embedded`, `full` or `idx`) and its split sizes. */
+  source: string;
+  trainSize: number;
+  testSize: number;
+  backend: string;
+  /** Anything else worth a line: epochs, sample counts... */
+  [detail: string]: string | number;
+}
 
 /** How much work a notebook does: `quick` (CI: small subsets, few epochs) or `full` (default). */
 export type Profile = "quick" | "full";
@@ -30,4 +46,34 @@ export function profile(): Profile {
  */
 export function byProfile<T>(choices: Record<Profile, T>): T {
   return choices[profile()];
+}
+
+/**
+ * What a notebook runs on, as a setup cell's value: one line of text, and the same as data for
+ * the notebook runner's tables file.
+ * @param data the splits the notebook uses
+ * @param details the backend, and what else the notebook wants on the line (epochs...)
+ * @example
+ * ```ts
+ * runInfo(data, { backend, epochs }); // "profile full: full MNIST, 60000 train / 10000 test, ..."
+ * ```
+ */
+export function runInfo(
+  data: MnistData,
+  details: { backend: string } & Record<string, string | number>,
+): RunInfo & { [key: symbol]: () => Record<string, string | object> } {
+  const info: RunInfo = {
+    profile: profile(),
+    source: data.source,
+    trainSize: data.train.size,
+    testSize: data.test.size,
+    ...details,
+  };
+  const extra = Object.entries(details).map(([k, v]) => `${k} ${v}`).join(", ");
+  const text = `profile ${info.profile}: ${data.source} MNIST, ${info.trainSize} train / ` +
+    `${info.testSize} test images, ${extra}`;
+  return {
+    ...info,
+    [Symbol.for("Jupyter.display")]: () => ({ "text/plain": text, [RUN_INFO_MIME]: info }),
+  };
 }

@@ -28,6 +28,12 @@ export interface TrainConfig extends ModelConfig {
   learningRate: number;
   /** Std of the Gaussian noise added to the encoder's input (a denoising AE); 0 for none. */
   noise: number;
+  /**
+   * Capacity annealing (Burgess et al., 2018): train on reconstruction + gamma * |KL - C| per
+   * image instead of the beta-ELBO, with C ramped linearly from 0 to `target` nats over the run.
+   * Absent (the default) for the (beta-)ELBO.
+   */
+  capacity?: { gamma: number; target: number };
 }
 
 /**
@@ -47,7 +53,10 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = {
 };
 
 /** What a training step needs to know of the config. */
-export type StepConfig = Pick<TrainConfig, "likelihood" | "scale" | "beta" | "noise" | "seed">;
+export type StepConfig = Pick<
+  TrainConfig,
+  "likelihood" | "scale" | "beta" | "noise" | "seed" | "capacity" | "epochs"
+>;
 
 /** Throw a RangeError naming the first field of `config` that cannot be trained. */
 export function validateTrainConfig(config: TrainConfig): void {
@@ -59,4 +68,8 @@ export function validateTrainConfig(config: TrainConfig): void {
   positiveNumber("scale", config.scale);
   nonNegativeNumber("beta", config.beta);
   nonNegativeNumber("noise", config.noise);
+  if (config.capacity !== undefined) {
+    positiveNumber("capacity.gamma", config.capacity.gamma);
+    nonNegativeNumber("capacity.target", config.capacity.target);
+  }
 }

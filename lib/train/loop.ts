@@ -167,7 +167,7 @@ export async function runEpochs<T extends string>(
     for (const batch of epochBatches(data.train, { ...config, epoch })) {
       at += 1;
       totalSteps += 1;
-      pending.push(await step.run(batch, { epoch, step: at }));
+      pending.push(await step.run(batch, { epoch, step: at, steps }));
       if (at % options.progressEvery === 0 && at < steps) {
         await flush();
         await progress(epoch, at, sums[0] / seen);

@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./config.ts";
+export * from "./grid.ts";
 export * from "./loop.ts";
 export * from "./optimizer.ts";
 export * from "./parallel.ts";

@@ -42,4 +42,8 @@ export interface TrainProgress {
   seconds: number;
   /** Every epoch record so far; a display shows the last test loss. */
   history: readonly EpochRecord<"loss">[];
+  /** What is training, when one display follows several runs (a grid): "run 2/7 VAE, d = 5". */
+  label?: string;
+  /** Seconds left for all the work the display follows, when the caller knows better. */
+  remaining?: number;
 }

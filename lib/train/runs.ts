@@ -6,8 +6,9 @@
  * leaves a half-written run that would be read back as a result.
  * @module
  */
-import { runsDir } from "../base/mod.ts";
-import type { MnistData } from "../data/mod.ts";
+import * as tf from "@tensorflow/tfjs";
+import { concatArrays, readOnce, runsDir } from "../base/mod.ts";
+import { type Dataset, IMAGE_SIZE, type MnistData } from "../data/mod.ts";
 import { buildModel, disposeModel, getWeights, type Model, setWeights } from "../model/mod.ts";
 import type { TrainConfig } from "./config.ts";
 import { train, type TrainOptions } from "./loop.ts";
@@ -35,6 +36,30 @@ export interface Run {
   workers: 1 | 2;
   /** True when the weights came from the cache. */
   cached: boolean;
+  /**
+   * After each epoch, {@linkcode SNAPSHOT}'s images: reconstructions of the first training and
+   * test images, then decodes of fixed prior draws, [32 * 784] each (empty for older runs).
+   */
+  snapshots: Float32Array[];
+}
+
+/**
+ * What every run records after each epoch, to show training as it goes: reconstructions (at the
+ * mean code) of the first `train` training and `test` test images, and decodes of `prior` fixed
+ * draws from the model's prior (seed `seed`).
+ */
+export const SNAPSHOT = { train: 8, test: 8, prior: 16, seed: 0 } as const;
+
+/** {@linkcode SNAPSHOT}'s images for `model`: [(train + test + prior) * 784] pixels in [0, 1]. */
+export function snapshot(model: Model, data: { train: Dataset; test: Dataset }): Float32Array {
+  const first = (split: Dataset, n: number) =>
+    split.images.subarray(0, Math.min(n, split.size) * IMAGE_SIZE);
+  const images = concatArrays([first(data.train, SNAPSHOT.train), first(data.test, SNAPSHOT.test)]);
+  return readOnce(tf.tidy(() => {
+    const x = tf.tensor2d(images, [images.length / IMAGE_SIZE, IMAGE_SIZE]);
+    const z = model.prior.sample(SNAPSHOT.prior, model.config.latentSize, SNAPSHOT.seed);
+    return tf.sigmoid(tf.concat([model.decode(model.encode(x).mean), model.decode(z)]));
+  }));
 }
 
 interface Manifest {
@@ -46,6 +71,8 @@ interface Manifest {
   /** Absent in runs cached before two-thread training: they used one. */
   workers?: 1 | 2;
   shapes: number[][];
+  /** Snapshots in `snapshots.bin`, one per epoch; absent in older runs. */
+  snapshots?: number;
 }
 
 /** What identifies a data set for caching: its source, split sizes and a checksum of its pixels. */
@@ -106,7 +133,14 @@ export async function runOrLoad(
     const cached = await load(folder, config);
     if (cached) return { ...cached, hash, cached: true };
   }
-  const result = await train(data, config, options);
+  const snapshots: Float32Array[] = [];
+  const result = await train(data, config, {
+    ...options,
+    onEpoch: async (record, model) => {
+      snapshots.push(snapshot(model, data));
+      await options.onEpoch?.(record, model);
+    },
+  });
   await save(folder, {
     config,
     data: description,
@@ -115,8 +149,24 @@ export async function runOrLoad(
     imagesPerSecond: result.imagesPerSecond,
     workers: result.workers,
     shapes: result.model.variables.map((v) => v.shape),
-  }, result.model);
-  return { ...result, hash, cached: false };
+    snapshots: snapshots.length,
+  }, { model: result.model, snapshots });
+  return { ...result, hash, cached: false, snapshots };
+}
+
+/** Whether the cache holds a run of this config and data (without loading it). */
+export async function isCached(
+  data: MnistData,
+  config: TrainConfig,
+  { dir }: { dir?: string } = {},
+): Promise<boolean> {
+  const hash = await runHash(config, describeData(data));
+  try {
+    return (await Deno.stat(`${dir ?? runsDir()}/${hash}/run.json`)).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 async function load(
@@ -147,11 +197,23 @@ async function load(
     );
   }
   setWeights(model, weights);
+  const snapshots: Float32Array[] = [];
+  if (manifest.snapshots) {
+    const all = new Float32Array((await Deno.readFile(`${folder}/snapshots.bin`)).buffer);
+    const size = all.length / manifest.snapshots;
+    for (let e = 0; e < manifest.snapshots; e++) {
+      snapshots.push(all.slice(e * size, (e + 1) * size));
+    }
+  }
   const { history, seconds, imagesPerSecond, workers = 1 } = manifest;
-  return { model, config: manifest.config, history, seconds, imagesPerSecond, workers };
+  return { model, config: manifest.config, history, seconds, imagesPerSecond, workers, snapshots };
 }
 
-async function save(folder: string, manifest: Manifest, model: Model): Promise<void> {
+async function save(
+  folder: string,
+  manifest: Manifest,
+  { model, snapshots }: { model: Model; snapshots: Float32Array[] },
+): Promise<void> {
   const parent = folder.slice(0, folder.lastIndexOf("/"));
   await Deno.mkdir(parent, { recursive: true });
   const temporary = await Deno.makeTempDir({ dir: parent, prefix: ".partial-" });
@@ -163,6 +225,11 @@ async function save(folder: string, manifest: Manifest, model: Model): Promise<v
     offset += w.byteLength;
   }
   await Deno.writeFile(`${temporary}/weights.bin`, bytes);
+  const pixels = concatArrays(snapshots);
+  await Deno.writeFile(
+    `${temporary}/snapshots.bin`,
+    new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength),
+  );
   await Deno.writeTextFile(`${temporary}/run.json`, JSON.stringify(manifest, null, 1));
   await Deno.remove(folder, { recursive: true }).catch(() => {});
   await Deno.rename(temporary, folder);

@@ -20,6 +20,21 @@ import { ELBO_TERMS, type ElboTerm } from "./records.ts";
 export interface StepPosition {
   epoch: number;
   step: number;
+  /** Steps per epoch (what capacity annealing ramps over); default unknown. */
+  steps?: number;
+}
+
+/**
+ * The capacity C of capacity annealing at a step: `target` * the fraction of training done,
+ * (epoch - 1 + step / steps) / epochs.
+ */
+export function capacityAt(
+  config: Pick<StepConfig, "capacity" | "epochs">,
+  { epoch, step, steps }: StepPosition,
+): number {
+  if (!config.capacity) return 0;
+  if (steps === undefined) throw new RangeError("capacity annealing needs the steps per epoch");
+  return config.capacity.target * Math.min(1, (epoch - 1 + step / steps) / config.epochs);
 }
 
 /**
@@ -114,7 +129,14 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
       input,
       rows: shard,
     });
-    const loss = tf.mean(terms.loss) as tf.Scalar;
+    // Capacity annealing trains on reconstruction + gamma * |KL - C| per image instead.
+    const perImage = config.capacity
+      ? tf.add(
+        terms.reconstruction,
+        tf.mul(tf.abs(tf.sub(terms.kl, capacityAt(config, position))), config.capacity.gamma),
+      )
+      : terms.loss;
+    const loss = tf.mean(perImage) as tf.Scalar;
     const stacked = tf.stack([loss, tf.mean(terms.reconstruction), tf.mean(terms.kl)]);
     means = tf.keep(stacked) as tf.Tensor1D;
     return loss;

@@ -29,11 +29,12 @@ async function start(message: ToWorker): Promise<void> {
   // The weights come from the shared buffer, like after every step.
   shared.load();
   send({ type: "ready" });
+  const steps = Math.ceil(train.size / config.batchSize);
   for (let epoch = 1; epoch <= config.epochs; epoch++) {
     let step = 0;
     for (const batch of epochBatches(train, { ...config, epoch })) {
       step += 1;
-      await shared.step(batch, { epoch, step });
+      await shared.step(batch, { epoch, step, steps });
     }
   }
 }

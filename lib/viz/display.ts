@@ -20,6 +20,12 @@ const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
 /** The plotly.js bundle inlined into HTML: the cartesian traces (scatter, bar, heatmap...). */
 const PLOTLY_JS = packageUrl("plotly.js-cartesian-dist-min", "plotly-cartesian.min.js");
 
+/** One animation frame of a figure: new data for its traces, named for the slider. */
+export interface FigureFrame {
+  name: string;
+  data: Data[];
+}
+
 /** A MIME bundle: MIME type -> content, as Jupyter's display messages carry it. */
 export type MimeBundle = Record<string, string | object>;
 
@@ -31,6 +37,8 @@ export class Figure {
   layout: Partial<Layout>;
   /** Plotly's config (responsive, no logo, by default). */
   config: Partial<Config>;
+  /** Animation frames (`{ name, data }`), which a layout slider steps through; none by default. */
+  frames: FigureFrame[] = [];
 
   /** A figure from traces, a layout and a Plotly config. */
   constructor(data: Data[], layout: Partial<Layout> = {}, config: Partial<Config> = {}) {
@@ -39,9 +47,15 @@ export class Figure {
     this.config = { responsive: true, displaylogo: false, ...config };
   }
 
-  /** The figure as Plotly JSON: `{ data, layout, config }`. */
-  toJSON(): { data: Data[]; layout: Partial<Layout>; config: Partial<Config> } {
-    return { data: this.data, layout: this.layout, config: this.config };
+  /** The figure as Plotly JSON: `{ data, layout, config }`, and `frames` when it has some. */
+  toJSON(): {
+    data: Data[];
+    layout: Partial<Layout>;
+    config: Partial<Config>;
+    frames?: FigureFrame[];
+  } {
+    const json = { data: this.data, layout: this.layout, config: this.config };
+    return this.frames.length ? { ...json, frames: this.frames } : json;
   }
 
   /** A one-line description: the title and the traces. */
@@ -132,7 +146,7 @@ export function figureHtml(figure: Figure, options: FigureHtmlOptions = {}): str
     var element = document.getElementById(id);
     if (element && window.Plotly) {
       element.textContent = "";
-      window.Plotly.newPlot(element, figure.data, figure.layout, figure.config);
+      window.Plotly.newPlot(element, figure);
       return;
     }
     tries += 1;

@@ -5,6 +5,8 @@
  * @module
  */
 export * from "./display.ts";
+export * from "./frames.ts";
+export * from "./heatmap.ts";
 export * from "./plots.ts";
 export * from "./progress.ts";
 export * from "./subplots.ts";

@@ -52,12 +52,17 @@ export function progressDisplay(options: ProgressOptions = {}): ProgressCallback
   const terminal = options.isTerminal ?? (options.write ? false : Deno.stderr.isTerminal());
   let shown = false;
   let last = -Infinity;
+  let label = "";
   return async (event) => {
     const progress = (event.epoch - 1 + event.step / event.steps) / event.epochs;
+    // A new run of a grid starts a new sparkline.
+    if ((event.label ?? "") !== label) points.length = 0;
+    label = event.label ?? "";
     points.push([progress * event.epochs, event.loss]);
     if (points.length > MAX_POINTS) thin(points);
     const epochEnd = event.step >= event.steps;
-    const done = epochEnd && event.epoch >= event.epochs;
+    // The end of a run of a grid is not the end while other runs remain.
+    const done = epochEnd && event.epoch >= event.epochs && !(event.remaining! > 0);
     const now = performance.now() / 1000;
     if (!epochEnd && now - last < interval) return;
     last = now;
@@ -90,9 +95,12 @@ function describe(event: TrainProgress, progress: number, done: boolean, title?:
     parts.push(`done in ${clock(event.seconds)}`);
   } else {
     parts.push(`${clock(event.seconds)} elapsed`);
-    if (progress > 0) parts.push(`ETA ${clock(event.seconds * (1 - progress) / progress)}`);
+    if (event.remaining !== undefined) {
+      if (Number.isFinite(event.remaining)) parts.push(`${clock(event.remaining)} left in all`);
+    } else if (progress > 0) parts.push(`ETA ${clock(event.seconds * (1 - progress) / progress)}`);
   }
-  return (title ? `${title}  ` : "") + parts.join("  ");
+  const head = [title, event.label].filter(Boolean).join("  ");
+  return (head ? `${head}  ` : "") + parts.join("  ");
 }
 
 function formatLoss(loss: number): string {

@@ -16,6 +16,9 @@ export interface TableOptions {
   digits?: number;
 }
 
+/** The MIME type of a table's data in a notebook's outputs: `{ title, columns, rows }`. */
+export const TABLE_MIME = "application/vnd.vaelab.table+json";
+
 /** Rows of results with the same keys: the columns, in the order of the first row. */
 export class Table {
   readonly rows: readonly Record<string, Cell>[];
@@ -81,17 +84,21 @@ export class Table {
       .join("\n");
   }
 
-  /** The MIME bundle a notebook displays. */
-  bundle(): Record<string, string> {
+  /**
+   * The MIME bundle a notebook displays; {@linkcode TABLE_MIME} carries the rows as data, which
+   * the notebook runner collects into `out/<notebook>.tables.json`.
+   */
+  bundle(): Record<string, string | object> {
     return {
       "text/html": this.toHtml(),
       "text/markdown": this.toMarkdown(),
       "text/plain": this.toString(),
+      [TABLE_MIME]: { title: this.options.title ?? "", columns: this.columns, rows: this.rows },
     };
   }
 
   /** Called by Deno's kernel when the table is a cell's value. */
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [Symbol.for("Jupyter.display")](): Record<string, string | object> {
     return this.bundle();
   }
 }

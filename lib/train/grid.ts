@@ -1,0 +1,218 @@
+/**
+ * A grid of runs: a list of named configurations, each trained (or loaded from the run cache)
+ * under one progress display that says which run of how many is training, its epoch, and the time
+ * left for the whole grid. Entries with the same config share one run, and the cache shares runs
+ * between notebooks. With cores to spare (more than one run uses), runs train at once, each in
+ * its own worker with its own backend.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { gridWorkerUrl, oneOf } from "../base/mod.ts";
+import type { MnistData } from "../data/mod.ts";
+import type { TrainConfig } from "./config.ts";
+import type { TrainProgress } from "./records.ts";
+import { isCached, type Run, runOrLoad } from "./runs.ts";
+
+/** One named configuration of a grid. */
+export interface GridEntry {
+  name: string;
+  config: TrainConfig;
+}
+
+/** Options of {@linkcode runGrid}. */
+export interface GridOptions {
+  /** One display for the whole grid, e.g. `progressDisplay({ title: "beta sweep" })`. */
+  onProgress?: (progress: TrainProgress) => void | Promise<void>;
+  /** Cache folder; default `data/runs`. */
+  dir?: string;
+  /** Train every run even when cached (and replace it). */
+  retrain?: boolean;
+  /**
+   * Runs trained at once: `auto` (default) is the cores divided by the threads one run uses (two
+   * on wasm), at least 1; on a 2-core machine, one run at a time.
+   */
+  concurrency?: number | "auto";
+}
+
+/** The conv VAE trains about this many times fewer images per second than the MLP (README). */
+const CONV_COST = 7;
+
+/** The runs `auto` trains at once on `cores` cores: each run uses two threads on wasm. */
+export function gridConcurrency(
+  cores: number = navigator.hardwareConcurrency,
+  backend: string = tf.getBackend(),
+): number {
+  const perRun = backend === "wasm" ? 2 : 1;
+  return Math.max(1, Math.floor(cores / perRun));
+}
+
+/**
+ * Train or load every entry of the grid; returns the runs by name, in the entries' order.
+ * @param data the splits every run trains and is evaluated on
+ * @param entries named configurations; two with the same config share one run
+ * @param options one progress display, the cache folder, `retrain`, runs at once
+ * @example
+ * ```ts
+ * const runs = await runGrid(data, [2, 20].map((d) => ({
+ *   name: `VAE, d = ${d}`,
+ *   config: { ...TRAIN_DEFAULTS, latentSize: d },
+ * })), { onProgress: progressDisplay({ title: "latent sizes" }) });
+ * runs["VAE, d = 2"].history;
+ * ```
+ */
+export async function runGrid(
+  data: MnistData,
+  entries: readonly GridEntry[],
+  options: GridOptions = {},
+): Promise<Record<string, Run>> {
+  const names = new Set<string>();
+  for (const { name } of entries) {
+    if (names.has(name)) {
+      throw new RangeError(`grid entries must have distinct names; "${name}" repeats`);
+    }
+    names.add(name);
+  }
+  const requested = options.concurrency ?? "auto";
+  const concurrency = requested === "auto" ? gridConcurrency() : requested;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`concurrency must be a positive integer or "auto"; got ${requested}`);
+  }
+  // One run per distinct config, in the order first named.
+  const unique = new Map<string, GridEntry>();
+  for (const entry of entries) {
+    const key = JSON.stringify(sortedConfig(entry.config));
+    if (!unique.has(key)) unique.set(key, entry);
+  }
+  const work = [...unique.values()];
+  const todo = await Promise.all(
+    work.map(async (e) => options.retrain || !(await isCached(data, e.config, options))),
+  );
+  const tracker = new GridTracker(data.train.size, work.filter((_, i) => todo[i]));
+  const runs = new Map<GridEntry, Run>();
+  const trainOne = async (entry: GridEntry, index: number) => {
+    const label = `run ${index + 1}/${work.length} ${entry.name}`;
+    const onProgress = async (progress: TrainProgress) => {
+      tracker.update(entry, progress);
+      await options.onProgress?.({ ...progress, label, remaining: tracker.remaining() });
+    };
+    if (concurrency > 1 && todo[index]) {
+      // Trained in a worker, into the cache, from which this thread loads it.
+      await trainInWorker(data, entry.config, { ...options, onProgress });
+      const run = await runOrLoad(data, entry.config, { ...options, retrain: false });
+      runs.set(entry, { ...run, cached: false });
+    } else {
+      runs.set(entry, await runOrLoad(data, entry.config, { ...options, onProgress }));
+    }
+    tracker.finish(entry);
+  };
+  // A pool of `concurrency` lanes, each taking the next entry when it is free.
+  let next = 0;
+  const lane = async () => {
+    while (next < work.length) {
+      const index = next++;
+      await trainOne(work[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, lane));
+  return Object.fromEntries(entries.map((e) => {
+    const shared = unique.get(JSON.stringify(sortedConfig(e.config)))!;
+    return [e.name, runs.get(shared)!];
+  }));
+}
+
+function sortedConfig(config: TrainConfig): [string, unknown][] {
+  return Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** Estimates the time left for the runs still to train, from the images per second so far. */
+class GridTracker {
+  #trainSize: number;
+  /** Images left to train per run, by run. */
+  #left = new Map<GridEntry, number>();
+  #done = { images: 0, seconds: 0 };
+  #current = new Map<GridEntry, { images: number; seconds: number }>();
+
+  constructor(trainSize: number, toTrain: readonly GridEntry[]) {
+    this.#trainSize = trainSize;
+    for (const entry of toTrain) this.#left.set(entry, trainSize * entry.config.epochs);
+  }
+
+  update(entry: GridEntry, progress: TrainProgress): void {
+    const images = this.#trainSize * (progress.epoch - 1 + progress.step / progress.steps);
+    this.#current.set(entry, { images: images * cost(entry.config), seconds: progress.seconds });
+    this.#left.set(entry, this.#trainSize * entry.config.epochs - images);
+  }
+
+  finish(entry: GridEntry): void {
+    const current = this.#current.get(entry);
+    if (current) {
+      this.#done.images += current.images;
+      this.#done.seconds += current.seconds;
+    }
+    this.#current.delete(entry);
+    this.#left.delete(entry);
+  }
+
+  /** Seconds left: the MLP-equivalent images left over the MLP-equivalent images per second. */
+  remaining(): number {
+    let images = this.#done.images;
+    let seconds = this.#done.seconds;
+    for (const c of this.#current.values()) {
+      images += c.images;
+      seconds += c.seconds;
+    }
+    if (images === 0 || seconds === 0) return NaN;
+    let left = 0;
+    for (const [entry, n] of this.#left) left += n * cost(entry.config);
+    // Runs training at once share the rate; seconds add up per run.
+    return left / (images / seconds) / Math.max(1, this.#current.size);
+  }
+}
+
+function cost(config: TrainConfig): number {
+  return config.arch === "conv" ? CONV_COST : 1;
+}
+
+/** Messages between {@linkcode runGrid} and a grid worker. */
+export type ToGridWorker = {
+  data: MnistData;
+  config: TrainConfig;
+  dir?: string;
+  retrain?: boolean;
+  backend: string;
+};
+/** What a grid worker reports: progress, the end of its run, or an error. */
+export type FromGridWorker =
+  | { type: "progress"; progress: TrainProgress }
+  | { type: "done" }
+  | { type: "error"; message: string };
+
+/** Train one run in a worker with its own backend; it lands in the cache, where runOrLoad reads it. */
+function trainInWorker(
+  data: MnistData,
+  config: TrainConfig,
+  options: Pick<GridOptions, "dir" | "retrain" | "onProgress">,
+): Promise<void> {
+  const worker = new Worker(gridWorkerUrl(), { type: "module" });
+  const backend = oneOf("backend", tf.getBackend(), ["wasm", "cpu", "webgpu"]);
+  return new Promise<void>((resolve, reject) => {
+    worker.onmessage = async (event: MessageEvent<FromGridWorker>) => {
+      const message = event.data;
+      if (message.type === "progress") await options.onProgress?.(message.progress);
+      else if (message.type === "done") resolve();
+      else reject(new Error(`grid worker: ${message.message}`));
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      reject(new Error(`grid worker: ${event.message}`));
+    };
+    const start: ToGridWorker = {
+      data,
+      config,
+      dir: options.dir,
+      retrain: options.retrain,
+      backend,
+    };
+    worker.postMessage(start);
+  }).finally(() => worker.terminate());
+}

@@ -1,0 +1,29 @@
+/**
+ * A grid worker (see `grid.ts`): it trains one run of a grid on its own backend and writes it to
+ * the run cache, reporting progress as it goes.
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { type BackendName, initBackend } from "../base/mod.ts";
+import type { FromGridWorker, ToGridWorker } from "./grid.ts";
+import { runOrLoad } from "./runs.ts";
+
+const send = (message: FromGridWorker) => self.postMessage(message);
+
+self.onmessage = async (event: MessageEvent<ToGridWorker>) => {
+  const { data, config, dir, retrain, backend } = event.data;
+  try {
+    await initBackend({ backend: backend as BackendName, quiet: true });
+    await runOrLoad(data, config, {
+      dir,
+      retrain,
+      onProgress: (progress) => send({ type: "progress", progress }),
+    });
+    send({ type: "done" });
+  } catch (error) {
+    send({
+      type: "error",
+      message: error instanceof Error ? error.stack ?? error.message : String(error),
+    });
+  }
+};
