@@ -6,6 +6,7 @@ import {
   disposeModel,
   getWeights,
   initBackend,
+  measureOnce,
   type MnistData,
   profile,
   runHash,
@@ -85,4 +86,55 @@ Deno.test("profile() reads VAELAB_PROFILE, defaults to full and names a bad valu
     if (saved === undefined) Deno.env.delete("VAELAB_PROFILE");
     else Deno.env.set("VAELAB_PROFILE", saved);
   }
+});
+
+Deno.test("a run's manifest names each variable, its shape and its byte offset in weights.bin", async () => {
+  const dir = await Deno.makeTempDir();
+  const run = await runOrLoad(data, config, { dir });
+  assertEquals(run.folder, `${dir}/${run.hash}`);
+  const manifest = JSON.parse(await Deno.readTextFile(`${run.folder}/run.json`));
+  assertEquals(manifest.format, 2);
+  assertEquals(manifest.variables.map((v: { name: string }) => v.name), [
+    "encoder.hidden.kernel",
+    "encoder.hidden.bias",
+    "encoder.head.kernel",
+    "encoder.head.bias",
+    "decoder.hidden.kernel",
+    "decoder.hidden.bias",
+    "decoder.output.kernel",
+    "decoder.output.bias",
+  ]);
+  // Read each variable at its offset, as data/README.md tells NumPy to, little-endian float32.
+  const bytes = await Deno.readFile(`${run.folder}/weights.bin`);
+  const view = new DataView(bytes.buffer);
+  const weights = getWeights(run.model);
+  manifest.variables.forEach((v: { shape: number[]; offset: number }, i: number) => {
+    const size = v.shape.reduce((a, b) => a * b, 1);
+    assertEquals(size, weights[i].length);
+    const values = Float32Array.from(
+      { length: size },
+      (_, j) => view.getFloat32(v.offset + 4 * j, true),
+    );
+    assertEquals(values, weights[i]);
+  });
+  assertEquals(manifest.variables[2].shape, [16, 4]);
+  disposeModel(run.model);
+});
+
+Deno.test("measureOnce() computes a run's measurement once, then reads it from the run's folder", async () => {
+  const folder = await Deno.makeTempDir();
+  let calls = 0;
+  const measure = () => {
+    calls += 1;
+    return { elbo: -101.5, perUnit: [0.5, 0.25] };
+  };
+  const first = await measureOnce({ folder }, "elbo seed=0", measure);
+  const again = await measureOnce({ folder }, "elbo seed=0", measure);
+  const expected = { elbo: -101.5, perUnit: [0.5, 0.25] };
+  assertEquals([first, again, calls], [expected, expected, 1]);
+  // Another key is another measurement; the file keeps both.
+  assertEquals(await measureOnce({ folder }, "elbo seed=1", () => 7), 7);
+  const kept = JSON.parse(await Deno.readTextFile(`${folder}/measures.json`));
+  assertEquals(Object.keys(kept), ["elbo seed=0", "elbo seed=1"]);
+  await Deno.remove(folder, { recursive: true });
 });

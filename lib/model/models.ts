@@ -56,6 +56,8 @@ export interface Model {
   readonly prior: Prior;
   /** Every trainable variable, in a fixed order (the order of saved weights). */
   readonly variables: tf.Variable[];
+  /** A stable name per variable, in the same order: `encoder.hidden.kernel`, ... */
+  readonly names: readonly string[];
   /** x [B, 784] -> `{ mean, logVar }` [B, latent]. */
   encode(x: tf.Tensor2D): Encoding;
   /** z [B, latent] -> logits [B, 784]. */
@@ -114,6 +116,7 @@ function buildMlp(config: ModelConfig): Model {
     config: { ...config },
     prior: STANDARD_NORMAL,
     variables: [...e1, ...e2, ...d1, ...d2],
+    names: layerNames(["encoder.hidden", "encoder.head", "decoder.hidden", "decoder.output"]),
     encode: (x) => {
       const h = dense(x, { kernel: e1[0], bias: e1[1], activation: "relu", inputGradient: false }); // [B, hidden]
       return splitHead(dense(h, { kernel: e2[0], bias: e2[1] }), config);
@@ -123,6 +126,11 @@ function buildMlp(config: ModelConfig): Model {
       return dense(h, { kernel: d2[0], bias: d2[1] });
     },
   };
+}
+
+/** `<layer>.kernel` and `<layer>.bias` for each layer (a convolution's kernel is its filter). */
+function layerNames(layers: readonly string[]): string[] {
+  return layers.flatMap((layer) => [`${layer}.kernel`, `${layer}.bias`]);
 }
 
 /** Split an encoder head [B, 2L] into mean and log-variance; an AE's head is the code itself. */
@@ -155,6 +163,16 @@ function buildConv(config: ModelConfig): Model {
     config: { ...config },
     prior: STANDARD_NORMAL,
     variables: [...c1, ...c2, ...e1, ...e2, ...d1, ...d2, ...t1, ...t2],
+    names: layerNames([
+      "encoder.conv1",
+      "encoder.conv2",
+      "encoder.hidden",
+      "encoder.head",
+      "decoder.hidden",
+      "decoder.grid",
+      "decoder.deconv1",
+      "decoder.deconv2",
+    ]),
     encode: (x) => {
       const image = tf.reshape(x, [-1, IMAGE_SIDE, IMAGE_SIDE, 1]) as tf.Tensor4D; // [B, 28, 28, 1]
       const h1 = conv2d(image, { filter: c1[0], bias: c1[1], stride: 2, activation: "relu" }); // [B, 14, 14, 32]

@@ -28,6 +28,8 @@ export interface Run {
   config: TrainConfig;
   /** Hash of the config and the data description: the cache folder's name. */
   hash: string;
+  /** The run's folder in the cache: `run.json` (the manifest), `weights.bin`, `snapshots.bin`. */
+  folder: string;
   history: EpochRecord[];
   /** Training seconds of the run that produced the weights (not of loading them). */
   seconds: number;
@@ -62,7 +64,19 @@ export function snapshot(model: Model, data: { train: Dataset; test: Dataset }):
   }));
 }
 
-interface Manifest {
+/** Where a variable sits in `weights.bin`: little-endian float32, row-major, one after another. */
+export interface WeightEntry {
+  /** The variable's stable name, e.g. `encoder.hidden.kernel` (shape [in, out]). */
+  name: string;
+  shape: number[];
+  /** Byte offset of its first value in `weights.bin`. */
+  offset: number;
+}
+
+/** The manifest `run.json` of a cached run (documented in data/README.md). */
+export interface Manifest {
+  /** 2 since the variables' names and offsets are listed; absent in older runs (same layout). */
+  format?: number;
   config: TrainConfig;
   data: DataDescription;
   history: EpochRecord[];
@@ -71,6 +85,8 @@ interface Manifest {
   /** Absent in runs cached before two-thread training: they used one. */
   workers?: 1 | 2;
   shapes: number[][];
+  /** Each variable of `weights.bin`, in order; absent in older runs. */
+  variables?: WeightEntry[];
   /** Snapshots in `snapshots.bin`, one per epoch; absent in older runs. */
   snapshots?: number;
 }
@@ -131,7 +147,7 @@ export async function runOrLoad(
   const folder = `${options.dir ?? runsDir()}/${hash}`;
   if (!options.retrain) {
     const cached = await load(folder, config);
-    if (cached) return { ...cached, hash, cached: true };
+    if (cached) return { ...cached, hash, folder, cached: true };
   }
   const snapshots: Float32Array[] = [];
   const result = await train(data, config, {
@@ -141,7 +157,14 @@ export async function runOrLoad(
       await options.onEpoch?.(record, model);
     },
   });
+  let offset = 0;
+  const variables = result.model.variables.map((v, i) => {
+    const entry = { name: result.model.names[i], shape: v.shape, offset };
+    offset += 4 * v.size;
+    return entry;
+  });
   await save(folder, {
+    format: 2,
     config,
     data: description,
     history: result.history,
@@ -149,9 +172,46 @@ export async function runOrLoad(
     imagesPerSecond: result.imagesPerSecond,
     workers: result.workers,
     shapes: result.model.variables.map((v) => v.shape),
+    variables,
     snapshots: snapshots.length,
   }, { model: result.model, snapshots });
-  return { ...result, hash, cached: false, snapshots };
+  return { ...result, hash, folder, cached: false, snapshots };
+}
+
+/**
+ * A measurement of a run, computed once and kept in its folder (`measures.json`) under `key`, so
+ * that a notebook run again only reads it. The value must survive JSON (numbers, strings, plain
+ * arrays and objects); the key must say everything the measurement depends on besides the run
+ * (which images, how many samples, which seed).
+ * @param run the run measured
+ * @param key names the measurement and its settings, e.g. "iwae ks=1,10,100 limit=200 seed=0"
+ * @param compute the measurement, called only when the run's folder does not hold it yet
+ * @example
+ * ```ts
+ * const elbo = await measureOnce(run, "test elbo", () => evaluate(run.model, data.test, run.config));
+ * ```
+ */
+export async function measureOnce<T>(
+  run: Pick<Run, "folder">,
+  key: string,
+  compute: () => T | Promise<T>,
+): Promise<T> {
+  const path = `${run.folder}/measures.json`;
+  let measures: Record<string, unknown> = {};
+  try {
+    measures = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    // A missing (or unreadable) file only means nothing was kept yet.
+    if (!(error instanceof Deno.errors.NotFound) && !(error instanceof SyntaxError)) throw error;
+  }
+  if (key in measures) return measures[key] as T;
+  const value = await compute();
+  measures[key] = value;
+  // Written beside and renamed into place, so a reader never sees half a file.
+  const temporary = `${path}.${crypto.randomUUID()}.partial`;
+  await Deno.writeTextFile(temporary, JSON.stringify(measures));
+  await Deno.rename(temporary, path);
+  return value;
 }
 
 /** Whether the cache holds a run of this config and data (without loading it). */
@@ -172,7 +232,7 @@ export async function isCached(
 async function load(
   folder: string,
   config: TrainConfig,
-): Promise<Omit<Run, "hash" | "cached"> | null> {
+): Promise<Omit<Run, "hash" | "cached" | "folder"> | null> {
   let manifest: Manifest;
   let bytes: Uint8Array;
   try {
