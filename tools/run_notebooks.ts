@@ -143,7 +143,19 @@ async function run(
 /** Check jupyter nbconvert, the Deno kernelspec (installing it when missing) and plotly.js. */
 async function prepare(): Promise<void> {
   if (!(await run(JUPYTER, ["nbconvert", "--version"])).ok) {
-    throw new Error(`"${JUPYTER} nbconvert" is missing: run tools/install_jupyter.sh`);
+    // A fresh machine: Debian's Jupyter, and the kernel of the Deno running this (under npx,
+    // there is no deno on PATH).
+    console.error(`vaelab: "${JUPYTER} nbconvert" is missing: running tools/install_jupyter.sh`);
+    const install = await new Deno.Command("bash", {
+      args: [join(ROOT, "tools/install_jupyter.sh")],
+      env: { DENO: Deno.execPath() },
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!install.success) {
+      throw new Error("tools/install_jupyter.sh failed (its messages are above)");
+    }
   }
   const specs = await run(JUPYTER, ["kernelspec", "list", "--json"]);
   const deno = specs.ok ? JSON.parse(specs.stdout).kernelspecs?.deno : undefined;
