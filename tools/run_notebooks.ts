@@ -214,7 +214,7 @@ function collect(paths: string[]): string[] {
  * writes the notebook in any case; it exits 1 (the reason on stderr) on a timeout or a dead kernel.
  */
 const DRIVER = `
-import asyncio, os, sys, time
+import asyncio, os, resource, sys, time
 from queue import Empty
 import nbformat
 from nbclient import NotebookClient
@@ -222,9 +222,34 @@ from nbclient.exceptions import CellExecutionComplete
 from nbclient.util import ensure_async
 
 QUIET = 0.25  # seconds without a message after a cell's idle status before the next cell
+TTY = os.environ.get("VAELAB_PROGRESS_TTY") == "1"  # our output reaches a terminal
+EVERY = 15  # seconds between two progress lines when it does not
 
 class Client(NotebookClient):
+    shown = False  # a progress line is on the terminal's last line
+    last = 0.0
+
+    def progress(self, line):
+        """The notebook's progress display, live: in place on a terminal, a line now and then elsewhere."""
+        now = time.monotonic()
+        if TTY:
+            sys.stdout.write("\\r    " + line[:150] + "\\x1b[K")
+            sys.stdout.flush()
+            self.shown = True
+        elif now - self.last >= EVERY:
+            print("    " + line[:150], flush=True)
+            self.last = now
+
+    def end_progress(self):
+        if self.shown:
+            sys.stdout.write("\\r\\x1b[K")
+            self.shown = False
+
     def route(self, msg, current=None):
+        if msg["msg_type"] in ("display_data", "update_display_data"):
+            display_id = msg["content"].get("transient", {}).get("display_id", "")
+            if display_id.startswith("vaelab-progress"):
+                self.progress(msg["content"]["data"].get("text/plain", ""))
         msg_id = msg["parent_header"].get("msg_id")
         target = current if current and current[0] == msg_id else self.done.get(msg_id)
         if target is None:
@@ -261,6 +286,7 @@ async def run(client, nb, keep_going):
                 print(f"vaelab-driver: cell {index + 1} ({first}): {type(error).__name__}: {reason}",
                       file=sys.stderr)
                 return 1
+            client.end_progress()
             if cell.cell_type == "code" and first:
                 print(f"  cell {index + 1}/{len(nb.cells)}  {time.monotonic() - started:7.1f} s  {first[:70]}",
                       flush=True)
@@ -278,6 +304,9 @@ def main():
         status = asyncio.run(run(client, nb, keep_going == "1"))
     finally:
         nbformat.write(nb, target)
+        # The kernel has exited and been waited for: its peak resident memory, in kB.
+        print(f"vaelab-driver-peak-kb: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}",
+              file=sys.stderr)
     sys.exit(status)
 
 main()
@@ -313,7 +342,7 @@ async function execute(
   notebook: string,
   out: string,
   options: { env: Record<string, string>; timeout: number; keepGoing: boolean },
-): Promise<{ failures: CellFailure[]; seconds: number; figures: number }> {
+): Promise<{ failures: CellFailure[]; seconds: number; figures: number; peakMb?: number }> {
   const name = basename(notebook, ".ipynb");
   const executed = join(out, `${name}.ipynb`);
   const started = performance.now();
@@ -333,6 +362,8 @@ async function execute(
   ]);
   const result = { ok: status.success, stderr };
   const seconds = (performance.now() - started) / 1000;
+  const peak = stderr.match(/^vaelab-driver-peak-kb: (\d+)$/m);
+  const peakMb = peak ? Number(peak[1]) / 1024 : undefined;
   let json: Notebook;
   try {
     json = JSON.parse(await Deno.readTextFile(executed));
@@ -340,7 +371,7 @@ async function execute(
     const error = `could not execute: ${
       stripAnsi(result.stderr.trim().split("\n").slice(-20).join("\n"))
     }`;
-    return { failures: [{ cell: 0, firstLine: "", error }], seconds, figures: 0 };
+    return { failures: [{ cell: 0, firstLine: "", error }], seconds, figures: 0, peakMb };
   }
   const profile = options.env.VAELAB_PROFILE;
   await Deno.writeTextFile(
@@ -361,7 +392,7 @@ async function execute(
   if (!html.ok) {
     failures.push({ cell: 0, firstLine: "", error: `HTML export failed:\n${html.stderr.trim()}` });
   }
-  return { failures, seconds, figures: countFigures(json) };
+  return { failures, seconds, figures: countFigures(json), peakMb };
 }
 
 async function main(): Promise<number> {
@@ -404,19 +435,25 @@ async function main(): Promise<number> {
   const out = resolve(values.out!);
   await Deno.mkdir(out, { recursive: true });
   // The kernel inherits this environment; NO_COLOR keeps ANSI codes out of saved tracebacks.
-  const env = { VAELAB_PROFILE: profile, NO_COLOR: "1" };
+  const env = {
+    VAELAB_PROFILE: profile,
+    NO_COLOR: "1",
+    // The driver shows the notebooks' progress displays live, in place when this is a terminal.
+    VAELAB_PROGRESS_TTY: Deno.stderr.isTerminal() ? "1" : "0",
+  };
   console.error(`vaelab: executing ${notebooks.length} notebook(s), profile ${profile} -> ${out}`);
   const failed: string[] = [];
   let failedNotebooks = 0;
   for (const notebook of notebooks) {
     const name = basename(notebook);
     console.error(`vaelab: ${name}`);
-    const { failures, seconds, figures } = await execute(notebook, out, {
+    const { failures, seconds, figures, peakMb } = await execute(notebook, out, {
       env,
       timeout,
       keepGoing: values["keep-going"]!,
     });
-    const time = `${seconds.toFixed(1)} s`;
+    const time = `${seconds.toFixed(1)} s` +
+      (peakMb === undefined ? "" : `, kernel peak ${(peakMb / 1024).toFixed(2)} GB`);
     if (failures.length === 0) {
       console.log(`ok    ${name}  ${time}  ${figures} figure(s)`);
       continue;
