@@ -11,14 +11,10 @@ import {
   type TrainConfig,
   type TrainProgress,
 } from "../lib/mod.ts";
-import { syntheticDigits } from "./synthetic.ts";
+import { syntheticMnist } from "./synthetic.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
-const data: MnistData = {
-  train: syntheticDigits(64, 1),
-  test: syntheticDigits(32, 2),
-  source: "embedded",
-};
+const data: MnistData = syntheticMnist();
 const base: TrainConfig = {
   ...TRAIN_DEFAULTS,
   hiddenSize: 16,

@@ -14,14 +14,10 @@ import {
   TRAIN_DEFAULTS,
   type TrainConfig,
 } from "../lib/mod.ts";
-import { syntheticDigits } from "./synthetic.ts";
+import { syntheticDigits, syntheticMnist } from "./synthetic.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
-const data: MnistData = {
-  train: syntheticDigits(64, 1),
-  test: syntheticDigits(32, 2),
-  source: "embedded",
-};
+const data: MnistData = syntheticMnist();
 const config: TrainConfig = {
   ...TRAIN_DEFAULTS,
   hiddenSize: 16,

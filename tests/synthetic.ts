@@ -3,7 +3,7 @@
  * without loading MNIST.
  * @module
  */
-import { type Dataset, IMAGE_SIDE, IMAGE_SIZE, rng } from "../lib/mod.ts";
+import { type Dataset, IMAGE_SIDE, IMAGE_SIZE, type MnistData, rng } from "../lib/mod.ts";
 
 /** `size` 28x28 images in [0, 1]: each a bright box whose position depends on its label. */
 export function syntheticDigits(size: number, seed = 0): Dataset {
@@ -22,4 +22,13 @@ export function syntheticDigits(size: number, seed = 0): Dataset {
     }
   }
   return { images, labels, size };
+}
+
+/** A small train/test pair of synthetic digits, labelled as the embedded source. */
+export function syntheticMnist(trainSize = 64, testSize = 32): MnistData {
+  return {
+    train: syntheticDigits(trainSize, 1),
+    test: syntheticDigits(testSize, 2),
+    source: "embedded",
+  };
 }
