@@ -6,7 +6,7 @@
 import { Figure } from "./display.ts";
 
 /**
- * One figure whose slider shows each of `figures` in turn; the first sets the layout, and every
+ * One figure whose slider shows each of `figures` in turn; the last (shown first) sets the layout, and every
  * figure must have the same traces.
  * @param figures one per slider step, e.g. `digitGridFigure(...)` after each epoch
  * @param options the slider's labels (default 1, 2, ...) and the text before them
@@ -26,7 +26,7 @@ export function sliderFigure(
   if (labels.length !== figures.length) {
     throw new RangeError(`labels must name the ${figures.length} figures; got ${labels.length}`);
   }
-  const first = figures.at(-1)!;
+  const last = figures.at(-1)!;
   const steps = labels.map((label) => ({
     label,
     method: "animate",
@@ -36,10 +36,10 @@ export function sliderFigure(
       transition: { duration: 0 },
     }],
   }));
-  const margin = first.layout.margin ?? {};
+  const margin = last.layout.margin ?? {};
   const layout = {
-    ...first.layout,
-    height: (typeof first.layout.height === "number" ? first.layout.height : 420) + 70,
+    ...last.layout,
+    height: (typeof last.layout.height === "number" ? last.layout.height : 420) + 70,
     margin: { ...margin, b: (margin.b ?? 8) + 70 },
     sliders: [{
       active: figures.length - 1,
@@ -49,7 +49,7 @@ export function sliderFigure(
     }],
   };
   // The last step shows first: what training ends with.
-  const figure = new Figure(first.data, layout as Figure["layout"], first.config);
+  const figure = new Figure(last.data, layout as Figure["layout"], last.config);
   figure.frames = figures.map((f, i) => ({ name: labels[i], data: f.data }));
   return figure;
 }
