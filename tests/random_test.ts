@@ -5,7 +5,27 @@ import {
   assertNotEquals,
   assertThrows,
 } from "@std/assert";
-import { mixSeeds, normal, permutation, rng, shuffle, stratifiedSplit } from "../lib/base/mod.ts";
+import * as tf from "@tensorflow/tfjs";
+import {
+  epochBatches,
+  initBackend,
+  mixSeeds,
+  noisyImages,
+  normal,
+  normalSeed,
+  permutation,
+  priorCodes,
+  rng,
+  SEED_PURPOSE,
+  shardNormal,
+  shuffle,
+  STANDARD_NORMAL,
+  stepSeed,
+  stratifiedSplit,
+} from "../lib/mod.ts";
+import { syntheticDigits } from "./synthetic.ts";
+
+await initBackend({ backend: "wasm", quiet: true });
 
 Deno.test("rng() is reproducible per seed, differs across seeds and stays in [0, 1)", () => {
   const draw = (seed: number) => Array.from({ length: 1000 }, rng(seed));
@@ -51,4 +71,50 @@ Deno.test("stratifiedSplit() picks are disjoint and within 1 of proportional per
     counts.forEach((c, k) => assert(Math.abs(c - (n * total[k]) / 997) <= 1, `class ${k}: ${c}`));
   }
   assertThrows(() => stratifiedSplit(labels, [900, 98], rng(0)), RangeError, "at most 997");
+});
+
+Deno.test("every seeded tensor draw repeats with its seed, seed 0 included, and differs across seeds", () => {
+  const draws: [string, (seed: number) => tf.Tensor][] = [
+    ["prior", (seed) => STANDARD_NORMAL.sample(4, 3, seed)],
+    ["shardNormal", (seed) => shardNormal({ rows: 4, columns: 3, seed })],
+    [
+      "shardNormal shard",
+      (seed) => shardNormal({ rows: 2, columns: 3, seed, shard: { offset: 2, total: 4 } }),
+    ],
+    [
+      "noisyImages",
+      (seed) => tf.tensor(noisyImages(syntheticDigits(2), { noise: 0.5, seed }).images),
+    ],
+    ["priorCodes", (seed) => tf.tensor(priorCodes({ latentSize: 3, n: 4, seed }))],
+  ];
+  for (const [name, draw] of draws) {
+    const values = (seed: number) => {
+      const t = draw(seed);
+      const v = Array.from(t.dataSync());
+      t.dispose();
+      return v;
+    };
+    for (const seed of [0, 1, -3]) {
+      assertEquals(values(seed), values(seed), `${name}, seed ${seed}`);
+    }
+    assertNotEquals(values(0), values(1), name);
+  }
+  // normalSeed() leaves every seed but 0 as it is: draws made before it existed are unchanged.
+  assertEquals([normalSeed(7), normalSeed(undefined), String(normalSeed(0))], [7, undefined, "0"]);
+});
+
+Deno.test("each step's seeds differ with the epoch, the step and the purpose, and so does each epoch's order", () => {
+  const seeds = new Set<number>();
+  for (const epoch of [1, 2]) {
+    for (const step of [1, 2]) {
+      for (const purpose of Object.values(SEED_PURPOSE)) {
+        seeds.add(stepSeed(5, { epoch, step, purpose }));
+      }
+    }
+  }
+  assertEquals(seeds.size, 2 * 2 * Object.values(SEED_PURPOSE).length);
+  const order = (epoch: number) =>
+    Array.from(epochBatches(syntheticDigits(40), { seed: 5, batchSize: 40, epoch }))[0].labels;
+  assertNotEquals(order(1), order(2));
+  assertEquals(order(1), order(1));
 });

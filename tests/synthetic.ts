@@ -3,7 +3,15 @@
  * without loading MNIST.
  * @module
  */
-import { type Dataset, IMAGE_SIDE, IMAGE_SIZE, type MnistData, rng } from "../lib/mod.ts";
+import {
+  type Dataset,
+  IMAGE_SIDE,
+  IMAGE_SIZE,
+  type MnistData,
+  rng,
+  TRAIN_DEFAULTS,
+  type TrainConfig,
+} from "../lib/mod.ts";
 
 /** `size` 28x28 images in [0, 1]: each a bright box whose position depends on its label. */
 export function syntheticDigits(size: number, seed = 0): Dataset {
@@ -32,3 +40,12 @@ export function syntheticMnist(trainSize = 64, testSize = 32): MnistData {
     source: "embedded",
   };
 }
+
+/** The small VAE the run-cache tests train (in this process and in `cache_child.ts`). */
+export const CACHE_TEST_CONFIG: TrainConfig = {
+  ...TRAIN_DEFAULTS,
+  hiddenSize: 16,
+  latentSize: 2,
+  epochs: 1,
+  batchSize: 32,
+};

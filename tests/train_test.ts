@@ -1,11 +1,27 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import {
   buildModel,
   capacityAt,
+  clipScale,
   disposeModel,
   evaluate,
+  getWeights,
+  gradientNorm,
   initBackend,
+  latentUse,
+  type Model,
+  progressDisplay,
+  runEpochs,
+  setWeights,
+  STANDARD_NORMAL,
+  type Step,
   train,
   TRAIN_DEFAULTS,
   type TrainConfig,
@@ -71,14 +87,133 @@ Deno.test("evaluate() of the trained model reproduces its last test record", asy
   disposeModel(result.model);
 });
 
-Deno.test("train() stops on a non-finite loss, naming the epoch and step", async () => {
-  const bad = syntheticDigits(96, 3);
-  bad.images.fill(NaN, 0, 784); // one image of NaNs; its batch's loss is NaN
+Deno.test("train() stops on a non-finite gradient with the epoch, the step and the last finite terms", async () => {
+  for (const workers of [1, 2] as const) {
+    // A step size of 1e10 sends the weights to ~1e10 after one step: the next gradient is NaN.
+    const error = await assertRejects(
+      () => train(data, { ...SMALL, learningRate: 1e10 }, { workers }),
+      Error,
+      "training diverged: non-finite gradient (norm NaN) at epoch 1, step 2; " +
+        "the last finite terms (epoch 1, step 1): loss ",
+    );
+    // Step 1's terms are those of the untrained model: its loss is what evaluate() gives.
+    const loss = Number(error.message.match(/loss ([\d.e+]+)/)![1]);
+    assert(loss > 500 && loss < 560, error.message);
+  }
+});
+
+Deno.test("runEpochs() stops on a non-finite term with where it happened and the last finite terms", async () => {
+  // A step whose terms turn NaN at epoch 2, step 3: the loop reads them in groups of 2 steps.
+  let calls = 0;
+  const step: Step<"loss" | "extra"> = {
+    terms: ["loss", "extra"],
+    run: (_batch, { epoch, step }) => {
+      calls += 1;
+      const bad = epoch === 2 && step === 3;
+      return Promise.resolve(tf.tensor1d([bad ? NaN : 10 * epoch + step, -step]));
+    },
+    close: () => {},
+  };
   await assertRejects(
-    () => train({ train: bad }, { ...SMALL, epochs: 1, batchSize: 96 }),
+    () =>
+      runEpochs(step, { train: syntheticDigits(160, 4) }, {
+        config: { epochs: 3, batchSize: 32, seed: 0 },
+        started: performance.now(),
+        progressEvery: 2,
+      }),
     Error,
-    "non-finite loss NaN at epoch 1, step 1",
+    "training diverged: non-finite loss NaN at epoch 2, step 3; " +
+      "the last finite terms (epoch 2, step 2): loss 22.0000, extra -2.00000",
   );
+  // Terms are read every 2 steps: step 3's NaN is found with step 4's terms, before step 5.
+  assertEquals(calls, 5 + 4);
+});
+
+Deno.test("clipNorm scales each step's gradient down to that norm, on one thread and on two", async () => {
+  assertEquals([clipScale(10, 2), clipScale(1, 2), clipScale(3, undefined)], [0.2, 1, 1]);
+  assertEquals(gradientNorm([Float32Array.of(3), Float32Array.of(0, 4)]), 5);
+  const start = buildModel(SMALL);
+  const initial = getWeights(start).map((w) => w.slice());
+  const moved = async (clipNorm: number | undefined, workers: 1 | 2) => {
+    const model = buildModel(SMALL);
+    setWeights(model, initial);
+    const config = { ...SMALL, epochs: 1, ...(clipNorm ? { clipNorm } : {}) };
+    await train({ train: data.train }, config, { model, workers });
+    const change = Math.max(...getWeights(model).map((w, i) => maxAbsDiff(w, initial[i])));
+    disposeModel(model);
+    return change;
+  };
+  for (const workers of [1, 2] as const) {
+    // Adam divides by the gradient's size, so clipping shows once the gradient is scaled below
+    // Adam's epsilon (1e-8): a norm of 1e-12 leaves every update ~1e-7 instead of ~1e-3 per step.
+    const free = await moved(undefined, workers);
+    const clipped = await moved(1e-12, workers);
+    assert(free > 5e-3, `unclipped, the weights move by ${free}`);
+    assert(clipped < 1e-4, `clipped to 1e-12, the weights move by ${clipped}`);
+    // A clip above every gradient's norm changes nothing: the same bits as no clipping.
+    assertEquals(await moved(1e9, workers), free);
+  }
+  disposeModel(start);
+  assertThrows(() => validateTrainConfig({ ...SMALL, clipNorm: 0 }), RangeError, "clipNorm");
+});
+
+Deno.test("posterior collapse is flagged in the test records and the progress line", async () => {
+  const lines: string[] = [];
+  const display = progressDisplay({ mode: "text", write: (line) => lines.push(line) });
+  const collapsed = await train(data, { ...SMALL, beta: 100, epochs: 2 }, {
+    workers: 1,
+    onProgress: display,
+  });
+  const healthy = await train(data, SMALL, { workers: 1 });
+  const tests = (h: typeof collapsed.history) => h.filter((r) => r.split === "test");
+  // beta = 100 pushes every unit's KL below 0.01 nats; beta = 1 keeps all 4 units in use.
+  assertEquals(tests(collapsed.history).map((r) => [r.unitsInUse, r.collapsed]), [
+    [0, true],
+    [0, true],
+  ]);
+  assertEquals(tests(healthy.history).map((r) => [r.unitsInUse, r.collapsed]), [
+    [4, false],
+    [4, false],
+  ]);
+  assert(collapsed.history.every((r) => r.split === "test" || r.collapsed === undefined));
+  assertStringIncludes(lines.at(-1)!, "POSTERIOR COLLAPSED");
+  const ae = await train(data, { ...SMALL, kind: "ae", epochs: 1 }, { workers: 1 });
+  assertEquals(latentUse(ae.model, data.test), {});
+  for (const model of [collapsed.model, healthy.model, ae.model]) disposeModel(model);
+});
+
+Deno.test("latentUse() counts a unit whose KL is just above 0.01 nats and not one just below", () => {
+  // With logVar = 0, a unit's KL is mean^2 / 2: 0.0101, 0.0099 and 0 nats.
+  const means = [Math.sqrt(0.0202), Math.sqrt(0.0198), 0];
+  const model = {
+    config: { ...SMALL, latentSize: 3 },
+    prior: STANDARD_NORMAL,
+    encode: (x: tf.Tensor2D) => ({
+      mean: tf.tile(tf.tensor2d([means]), [x.shape[0], 1]),
+      logVar: tf.zeros([x.shape[0], 3]),
+    }),
+  } as unknown as Model;
+  assertEquals(latentUse(model, data.test), { unitsInUse: 1, collapsed: false });
+  means[0] = 0.1; // 0.005 nats
+  assertEquals(latentUse(model, data.test), { unitsInUse: 0, collapsed: true });
+});
+
+Deno.test("20 epochs leave tf.memory() flat after the first, on one thread and on two", async () => {
+  for (const workers of [1, 2] as const) {
+    const memory: [number, number][] = [];
+    const result = await train(data, { ...SMALL, epochs: 20, batchSize: 64 }, {
+      workers,
+      onEpoch: () => {
+        const { numTensors, numBytes } = tf.memory();
+        memory.push([numTensors, numBytes]);
+      },
+    });
+    assertEquals(memory.length, 20);
+    for (const [epoch, use] of memory.entries()) {
+      assertEquals(use, memory[0], `epoch ${epoch + 1}: ${use} against ${memory[0]} after epoch 1`);
+    }
+    disposeModel(result.model);
+  }
 });
 
 Deno.test("a denoising autoencoder and a beta-VAE train through the same loop", async () => {
@@ -157,3 +292,9 @@ Deno.test("capacity annealing with C = 0 trains like the beta-ELBO with beta = g
   );
   for (const r of [elbo, zero, ramped]) disposeModel(r.model);
 });
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}

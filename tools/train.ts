@@ -11,15 +11,23 @@
 import { parseArgs } from "node:util";
 import {
   type BackendName,
+  BACKENDS,
   initBackend,
+  integer,
   iwaeEstimate,
+  LIKELIHOODS,
   loadMnist,
   type MnistOptions,
   type ModelKind,
+  nonNegativeNumber,
+  oneOf,
+  positiveInteger,
+  positiveNumber,
   progressDisplay,
   runOrLoad,
   TRAIN_DEFAULTS,
   type TrainConfig,
+  validateTrainConfig,
 } from "../lib/mod.ts";
 
 const HELP = `Usage: deno task train [options]
@@ -35,6 +43,7 @@ const HELP = `Usage: deno task train [options]
   --epochs N              passes over the training split (default ${TRAIN_DEFAULTS.epochs})
   --batch-size N          examples per step (default ${TRAIN_DEFAULTS.batchSize})
   --lr X                  Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
+  --clip-norm X           scale each step's gradient to norm at most X (default: no clipping)
   --seed N                seed of every random draw (default ${TRAIN_DEFAULTS.seed})
   --backend B             wasm|cpu|webgpu|auto (default wasm)
   --workers W             threads per batch: 1|2|auto (default auto: 2 on wasm for 100+ steps)
@@ -48,78 +57,133 @@ const HELP = `Usage: deno task train [options]
   --iwae-images N         compute it on the first N test images only (default all)
 `;
 
-/** Parse a numeric flag, naming it in the error. */
-function numberFlag(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
+/** The flags, each taking a value unless it is a switch. */
+const OPTIONS = {
+  model: { type: "string" },
+  arch: { type: "string" },
+  latent: { type: "string" },
+  hidden: { type: "string" },
+  beta: { type: "string" },
+  likelihood: { type: "string" },
+  scale: { type: "string" },
+  noise: { type: "string" },
+  epochs: { type: "string" },
+  "batch-size": { type: "string" },
+  lr: { type: "string" },
+  "clip-norm": { type: "string" },
+  seed: { type: "string" },
+  backend: { type: "string" },
+  workers: { type: "string" },
+  data: { type: "string" },
+  "train-size": { type: "string" },
+  "test-size": { type: "string" },
+  retrain: { type: "boolean" },
+  runs: { type: "string" },
+  iwae: { type: "string" },
+  "iwae-images": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/**
+ * The arguments with `--flag -1` written `--flag=-1`, so that a negative number reaches its
+ * flag's check (which names what the flag accepts) instead of being read as an unknown option.
+ */
+export function attachNegativeValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : "";
+    const option = OPTIONS[name as keyof typeof OPTIONS];
+    const next = args[i + 1];
+    if (option?.type === "string" && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${args[i]}=${next}`);
+      i += 1;
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
+}
+
+/** A numeric flag's value, or undefined when absent; a TypeError names a non-number. */
+function numberFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (value.trim() === "" || !Number.isFinite(parsed)) {
-    throw new RangeError(`--${name} must be a number; got "${value}"`);
+  if (value.trim() === "" || Number.isNaN(parsed)) {
+    throw new TypeError(`--${name} must be a number; got "${value}"`);
   }
   return parsed;
 }
 
+/** A numeric flag checked by `check` under the flag's own name, or `fallback` when absent. */
+function checked(
+  flags: Record<string, unknown>,
+  name: string,
+  check: (field: string, value: number) => number,
+  fallback: number,
+): number;
+function checked(
+  flags: Record<string, unknown>,
+  name: string,
+  check: (field: string, value: number) => number,
+): number | undefined;
+function checked(
+  flags: Record<string, unknown>,
+  name: string,
+  check: (field: string, value: number) => number,
+  fallback?: number,
+): number | undefined {
+  const value = numberFlag(name, flags[name] as string | undefined);
+  return value === undefined ? fallback : check(`--${name}`, value);
+}
+
 async function main(args: string[]): Promise<void> {
-  const { values: flags } = parseArgs({
-    args,
-    options: {
-      model: { type: "string" },
-      arch: { type: "string" },
-      latent: { type: "string" },
-      hidden: { type: "string" },
-      beta: { type: "string" },
-      likelihood: { type: "string" },
-      scale: { type: "string" },
-      noise: { type: "string" },
-      epochs: { type: "string" },
-      "batch-size": { type: "string" },
-      lr: { type: "string" },
-      seed: { type: "string" },
-      backend: { type: "string" },
-      workers: { type: "string" },
-      data: { type: "string" },
-      "train-size": { type: "string" },
-      "test-size": { type: "string" },
-      retrain: { type: "boolean" },
-      runs: { type: "string" },
-      iwae: { type: "string" },
-      "iwae-images": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values: flags } = parseArgs({ args: attachNegativeValues(args), options: OPTIONS });
   if (flags.help) {
     console.log(HELP);
     return;
   }
+  // Every flag is checked, under its own name, before any work starts.
   const d = TRAIN_DEFAULTS;
+  const word = <T extends string>(name: string, allowed: readonly T[], fallback: T): T =>
+    oneOf(`--${name}`, (flags[name as keyof typeof flags] ?? fallback) as T, allowed);
+  const clipNorm = checked(flags, "clip-norm", positiveNumber);
   const config: TrainConfig = {
     ...d,
-    kind: (flags.model ?? d.kind) as ModelKind,
-    arch: (flags.arch ?? d.arch) as TrainConfig["arch"],
-    latentSize: numberFlag("latent", flags.latent, d.latentSize),
-    hiddenSize: numberFlag("hidden", flags.hidden, d.hiddenSize),
-    beta: numberFlag("beta", flags.beta, d.beta),
-    likelihood: (flags.likelihood ?? d.likelihood) as TrainConfig["likelihood"],
-    scale: numberFlag("scale", flags.scale, d.scale),
-    noise: numberFlag("noise", flags.noise, d.noise),
-    epochs: numberFlag("epochs", flags.epochs, d.epochs),
-    batchSize: numberFlag("batch-size", flags["batch-size"], d.batchSize),
-    learningRate: numberFlag("lr", flags.lr, d.learningRate),
-    seed: numberFlag("seed", flags.seed, d.seed),
+    kind: word<ModelKind>("model", ["ae", "vae"], d.kind),
+    arch: word("arch", ["mlp", "conv"] as const, d.arch),
+    latentSize: checked(flags, "latent", positiveInteger, d.latentSize),
+    hiddenSize: checked(flags, "hidden", positiveInteger, d.hiddenSize),
+    beta: checked(flags, "beta", nonNegativeNumber, d.beta),
+    likelihood: word("likelihood", LIKELIHOODS, d.likelihood),
+    scale: checked(flags, "scale", positiveNumber, d.scale),
+    noise: checked(flags, "noise", nonNegativeNumber, d.noise),
+    epochs: checked(flags, "epochs", positiveInteger, d.epochs),
+    batchSize: checked(flags, "batch-size", positiveInteger, d.batchSize),
+    learningRate: checked(flags, "lr", positiveNumber, d.learningRate),
+    seed: checked(flags, "seed", integer, d.seed),
+    ...(clipNorm === undefined ? {} : { clipNorm }),
   };
-  const workers = flags.workers === undefined || flags.workers === "auto"
-    ? "auto"
-    : numberFlag("workers", flags.workers, 1) as 1 | 2;
-  const backend = await initBackend({ backend: (flags.backend ?? "wasm") as BackendName });
-  const data = await loadMnist({
-    source: (flags.data ?? "auto") as MnistOptions["source"],
-    trainSize: flags["train-size"] === undefined
-      ? undefined
-      : numberFlag("train-size", flags["train-size"], 0),
-    testSize: flags["test-size"] === undefined
-      ? undefined
-      : numberFlag("test-size", flags["test-size"], 0),
-    seed: config.seed,
-  });
+  validateTrainConfig(config);
+  const workersFlag = word("workers", ["1", "2", "auto"], "auto");
+  const workers = workersFlag === "auto" ? "auto" : Number(workersFlag) as 1 | 2;
+  const backendName = word<BackendName>("backend", BACKENDS, "wasm");
+  const source = word<Required<MnistOptions>["source"]>(
+    "data",
+    ["auto", "embedded", "full", "idx"],
+    "auto",
+  );
+  const trainSize = checked(flags, "train-size", positiveInteger);
+  const testSize = checked(flags, "test-size", positiveInteger);
+  const k = checked(flags, "iwae", positiveInteger);
+  const limit = checked(flags, "iwae-images", positiveInteger);
+  if (limit !== undefined && k === undefined) {
+    throw new RangeError("--iwae-images needs --iwae K");
+  }
+  if (k !== undefined && config.kind !== "vae") {
+    throw new RangeError(`--iwae needs --model vae; got --model ${config.kind}`);
+  }
+  const backend = await initBackend({ backend: backendName });
+  const data = await loadMnist({ source, trainSize, testSize, seed: config.seed });
   console.error(
     `vaelab: ${config.arch} ${config.kind}, latent ${config.latentSize}, ${data.source} data ` +
       `${data.train.size} train / ${data.test.size} test`,
@@ -133,17 +197,8 @@ async function main(args: string[]): Promise<void> {
   console.error(`vaelab: ${result.cached ? "loaded" : "trained and saved"} ${result.folder}`);
   const test = result.history.filter((r) => r.split === "test").at(-1)!;
   let iwae: Record<string, number> = {};
-  if (flags.iwae !== undefined) {
-    const k = numberFlag("iwae", flags.iwae, 1);
-    const limit = flags["iwae-images"] === undefined
-      ? undefined
-      : numberFlag("iwae-images", flags["iwae-images"], 1);
-    const estimate = iwaeEstimate(result.model, data.test, {
-      ...config,
-      k,
-      limit,
-      seed: config.seed,
-    });
+  if (k !== undefined) {
+    const estimate = iwaeEstimate(result.model, data.test, { ...config, k, limit });
     iwae = {
       iwaeK: k,
       iwaeImages: estimate.values.length,
@@ -184,7 +239,9 @@ if (import.meta.main) {
   try {
     await main(Deno.args);
   } catch (error) {
-    console.error(`train: ${error instanceof Error ? error.message : error}`);
+    // One line, no stack trace: what was wrong and with which flag.
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`train: ${message.split("\n").map((line) => line.trim()).join(" ")}`);
     Deno.exit(1);
   }
 }

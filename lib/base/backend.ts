@@ -41,7 +41,7 @@ export interface AdapterInfo {
 /** Finds the default WebGPU adapter's info, or `undefined` when there is no adapter. */
 export type AdapterProbe = () => Promise<AdapterInfo | undefined>;
 
-const BACKENDS: readonly BackendName[] = ["wasm", "cpu", "webgpu", "auto"];
+export const BACKENDS: readonly BackendName[] = ["wasm", "cpu", "webgpu", "auto"];
 // Adapters answer in ~50-200 ms here; a driver that never answers must not stall start-up.
 const PROBE_TIMEOUT_MS = 5000;
 

@@ -132,3 +132,17 @@ function apportion(total: number, weights: number[], caps: number[]): number[] {
   }
   return quota;
 }
+
+/**
+ * The seed to hand `tf.randomNormal`. Its generator seeds with the seed's text, except that it
+ * treats 0 as no seed at all (a fresh `Math.random()` on every call), so seed 0 is passed as the
+ * text "0", what 0 means to `tf.randomUniform`. Every other seed passes unchanged; `undefined`
+ * stays unseeded.
+ * @example
+ * ```ts
+ * tf.randomNormal([2, 3], 0, 1, "float32", normalSeed(0)); // the same draws on every call
+ * ```
+ */
+export function normalSeed(seed: number | undefined): number | undefined {
+  return seed === 0 ? "0" as unknown as number : seed;
+}

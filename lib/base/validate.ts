@@ -5,9 +5,25 @@
  * @module
  */
 
-/** The value as a message shows it: strings quoted, numbers as written. */
-function show(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
+/** The value as a message shows it: strings quoted, numbers as written, arrays and objects as JSON. */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value) || (value !== null && typeof value === "object")) {
+    try {
+      return JSON.stringify(value).slice(0, 80);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+  return String(value);
+}
+
+/** Throw a TypeError unless `value` is a number (a string "10" is not). */
+function number(field: string, value: unknown): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${field} must be a number; got ${show(value)} (${typeof value})`);
+  }
+  return value;
 }
 
 /**
@@ -19,6 +35,7 @@ function show(value: unknown): string {
  * ```
  */
 export function positiveInteger(field: string, value: number): number {
+  number(field, value);
   if (!Number.isInteger(value) || value < 1) {
     throw new RangeError(`${field} must be a positive integer; got ${show(value)}`);
   }
@@ -27,6 +44,7 @@ export function positiveInteger(field: string, value: number): number {
 
 /** Throw unless `value` is a safe integer (seeds may be negative). */
 export function integer(field: string, value: number): number {
+  number(field, value);
   if (!Number.isSafeInteger(value)) {
     throw new RangeError(`${field} must be an integer; got ${show(value)}`);
   }
@@ -35,6 +53,7 @@ export function integer(field: string, value: number): number {
 
 /** Throw unless `value` is a finite number > 0. */
 export function positiveNumber(field: string, value: number): number {
+  number(field, value);
   if (!(value > 0) || !Number.isFinite(value)) {
     throw new RangeError(`${field} must be a positive number; got ${show(value)}`);
   }
@@ -43,6 +62,7 @@ export function positiveNumber(field: string, value: number): number {
 
 /** Throw unless `value` is a finite number >= 0. */
 export function nonNegativeNumber(field: string, value: number): number {
+  number(field, value);
   if (!(value >= 0) || !Number.isFinite(value)) {
     throw new RangeError(`${field} must be a non-negative number; got ${show(value)}`);
   }

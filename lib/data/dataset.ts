@@ -6,7 +6,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixSeeds, oneOf, permutation, positiveInteger, type Random, rng } from "../base/mod.ts";
+import {
+  mixSeeds,
+  oneOf,
+  permutation,
+  positiveInteger,
+  type Random,
+  rng,
+  show,
+} from "../base/mod.ts";
 
 /** Height and width of an image, in pixels. */
 export const IMAGE_SIDE = 28;
@@ -22,6 +30,73 @@ export interface Dataset {
   /** `[size]`, digits 0-9. */
   labels: Uint8Array;
   size: number;
+}
+
+/** Options of {@linkcode validateDataset}. */
+export interface DatasetCheck {
+  /** Pixels must lie in [0, 1] (what a Bernoulli likelihood needs); default true. */
+  unitRange?: boolean;
+  /** At least one example; default true. */
+  nonEmpty?: boolean;
+}
+
+/**
+ * Throw unless `data` is a split as every function here expects: a Float32Array of size * 784
+ * finite pixels (in [0, 1] unless `unitRange` is false), a Uint8Array of size digit labels 0-9.
+ * The error names the split (`name`), the field and the first bad value.
+ * @example
+ * ```ts
+ * validateDataset("train", data.train); // returns data.train
+ * ```
+ */
+export function validateDataset(name: string, data: Dataset, check: DatasetCheck = {}): Dataset {
+  if (data === null || typeof data !== "object") {
+    throw new TypeError(`${name} must be a split { images, labels, size }; got ${show(data)}`);
+  }
+  const { images, labels, size } = data;
+  if (!(images instanceof Float32Array)) {
+    throw new TypeError(`${name}.images must be a Float32Array; got ${kind(images)}`);
+  }
+  if (!(labels instanceof Uint8Array)) {
+    throw new TypeError(`${name}.labels must be a Uint8Array; got ${kind(labels)}`);
+  }
+  if (!Number.isInteger(size) || size < ((check.nonEmpty ?? true) ? 1 : 0)) {
+    throw new RangeError(`${name}.size must be a positive integer; got ${show(size)}`);
+  }
+  if (images.length !== size * IMAGE_SIZE) {
+    throw new RangeError(
+      `${name}.images must hold size * ${IMAGE_SIZE} = ${size * IMAGE_SIZE} pixels; ` +
+        `got ${images.length}`,
+    );
+  }
+  if (labels.length !== size) {
+    throw new RangeError(`${name}.labels must hold size = ${size} labels; got ${labels.length}`);
+  }
+  const low = (check.unitRange ?? true) ? 0 : -Infinity;
+  const high = (check.unitRange ?? true) ? 1 : Infinity;
+  for (let i = 0; i < images.length; i++) {
+    const p = images[i];
+    // Written so that NaN fails too.
+    if (!(p >= low && p <= high) || !Number.isFinite(p)) {
+      const range = (check.unitRange ?? true) ? "in [0, 1]" : "finite";
+      throw new RangeError(
+        `${name}.images[${i}] (image ${
+          Math.floor(i / IMAGE_SIZE)
+        }) is ${p}; pixels must be ${range}`,
+      );
+    }
+  }
+  for (let i = 0; i < size; i++) {
+    if (labels[i] >= NUM_CLASSES) {
+      throw new RangeError(`${name}.labels[${i}] is ${labels[i]}; labels must be digits 0-9`);
+    }
+  }
+  return data;
+}
+
+function kind(value: unknown): string {
+  if (value === null || typeof value !== "object") return show(value);
+  return (value as object).constructor?.name ?? "an object";
 }
 
 /** Options of {@linkcode batches}. */

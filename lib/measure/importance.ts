@@ -8,8 +8,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { logMeanExp, meanWithError, mixSeeds, positiveInteger } from "../base/mod.ts";
-import { type Dataset, IMAGE_SIZE } from "../data/mod.ts";
+import { logMeanExp, meanWithError, mixSeeds, normalSeed, positiveInteger } from "../base/mod.ts";
+import { type Dataset, IMAGE_SIZE, validateDataset } from "../data/mod.ts";
 import {
   gaussianLogDensity,
   type LikelihoodOptions,
@@ -43,7 +43,13 @@ export function logWeightTerms(model: Model, options: LogWeightOptions): tf.Tens
     const repeat = (t: tf.Tensor2D) =>
       tf.reshape(tf.tile(t, [1, s]), [g * s, t.shape[1]]) as tf.Tensor2D;
     const [m, lv] = [repeat(mean), repeat(logVar)];
-    const eps = tf.randomNormal([g * s, m.shape[1]], 0, 1, "float32", seed) as tf.Tensor2D;
+    const eps = tf.randomNormal(
+      [g * s, m.shape[1]],
+      0,
+      1,
+      "float32",
+      normalSeed(seed),
+    ) as tf.Tensor2D;
     const z = reparameterize(m, lv, eps);
     return tf.stack([
       logLikelihood(repeat(x), model.decode(z), options),
@@ -95,6 +101,10 @@ export function importanceCurve(
   data: Dataset,
   options: ImportanceOptions,
 ): ImportanceCurve {
+  validateDataset("data", data, { unitRange: (options.likelihood ?? "bernoulli") === "bernoulli" });
+  if (model.config.kind !== "vae") {
+    throw new TypeError(`importanceCurve needs a VAE; got a model of kind "${model.config.kind}"`);
+  }
   const ks = [...options.ks];
   if (ks.length === 0) throw new RangeError("ks must hold at least one k; got []");
   ks.forEach((k, i) => positiveInteger(`ks[${i}]`, k));

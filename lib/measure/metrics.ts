@@ -5,8 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { concatArrays, nonNegativeNumber, positiveInteger, readOnce, rng } from "../base/mod.ts";
-import { batches, type Dataset, IMAGE_SIZE, subset } from "../data/mod.ts";
+import { concatArrays, integer, positiveInteger, readOnce, rng } from "../base/mod.ts";
+import { batches, type Dataset, IMAGE_SIZE, subset, validateDataset } from "../data/mod.ts";
 import {
   type LikelihoodOptions,
   logLikelihood,
@@ -38,6 +38,7 @@ export function encodeAll(
   data: Dataset,
   { batchSize = 1000 }: { batchSize?: number } = {},
 ): Codes {
+  validateDataset("data", data, { unitRange: false });
   const means: Float32Array[] = [];
   const logVars: Float32Array[] = [];
   for (const batch of batches(data, batchSize, { shuffle: false })) {
@@ -125,6 +126,7 @@ export function priorCodes(options: PriorCodeOptions): Float32Array {
   const { latentSize, n, seed, prior = STANDARD_NORMAL } = options;
   positiveInteger("latentSize", latentSize);
   positiveInteger("n", n);
+  if (seed !== undefined) integer("seed", seed);
   return readOnce(prior.sample(n, latentSize, seed));
 }
 
@@ -142,6 +144,7 @@ export function aggregatePosteriorCodes(
   codes: Codes,
   { n, seed }: { n: number; seed: number },
 ): Float32Array {
+  positiveInteger("n", n);
   const random = rng(seed);
   const L = codes.latentSize;
   const out = new Float32Array(n * L);
@@ -277,72 +280,4 @@ export function reconstructionError(
     });
   }
   return total / data.size;
-}
-
-/**
- * A copy of `data` with clipped Gaussian noise of std `noise` on every pixel (what a denoising AE sees).
- * @param data the clean images
- * @param options `noise`, the standard deviation, and the `seed` of the draw
- * @example
- * ```ts
- * const noisy = noisyImages(data.test, { noise: 0.3, seed: 5 });
- * ```
- */
-export function noisyImages(
-  data: Dataset,
-  { noise, seed }: { noise: number; seed: number },
-): Dataset {
-  nonNegativeNumber("noise", noise);
-  const images = readOnce(tf.tidy(() => {
-    const x = tf.tensor2d(data.images, [data.size, IMAGE_SIZE]);
-    return tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, noise, "float32", seed)), 0, 1);
-  }));
-  return { images, labels: data.labels.slice(), size: data.size };
-}
-
-/**
- * Mean squared error per pixel between two sets of images [n * 784], one value per image.
- * @param a images, [n * 784]
- * @param b as many images
- * @example
- * ```ts
- * mean(pixelMse(reconstruct(model, data.test), data.test.images));
- * ```
- */
-export function pixelMse(a: Float32Array, b: Float32Array): Float32Array {
-  if (a.length !== b.length || a.length % IMAGE_SIZE !== 0) {
-    throw new RangeError(
-      `images must have the same n * ${IMAGE_SIZE} values; got ${a.length} and ${b.length}`,
-    );
-  }
-  const out = new Float32Array(a.length / IMAGE_SIZE);
-  for (let i = 0; i < a.length; i++) {
-    out[Math.floor(i / IMAGE_SIZE)] += (a[i] - b[i]) ** 2 / IMAGE_SIZE;
-  }
-  return out;
-}
-
-/**
- * For each sample [n * 784], its cosine similarity to the most similar image of `reference`:
- * 1 for a copy of a real digit, lower for smudges and noise. (Squared error would favour faint
- * blurs, which are close to everything.)
- * @param samples images, [n * 784]
- * @param reference the images to compare with, e.g. the training split
- * @example
- * ```ts
- * mean(nearestImageSimilarity(decodeCodes(model, z), data.train)); // 1 for copies of digits
- * ```
- */
-export function nearestImageSimilarity(samples: Float32Array, reference: Dataset): Float32Array {
-  const n = samples.length / IMAGE_SIZE;
-  if (!Number.isInteger(n)) {
-    throw new RangeError(`samples must hold n * ${IMAGE_SIZE} values; got ${samples.length}`);
-  }
-  return readOnce(tf.tidy(() => {
-    const unit = (t: tf.Tensor2D) => tf.div(t, tf.maximum(tf.norm(t, 2, 1, true), 1e-12));
-    const s = unit(tf.tensor2d(samples, [n, IMAGE_SIZE]));
-    const r = unit(tf.tensor2d(reference.images, [reference.size, IMAGE_SIZE]));
-    // The transpose first keeps wasm's fast matMul.
-    return tf.max(tf.matMul(s, tf.transpose(r)), 1); // [n]
-  }));
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { normalSeed } from "../base/mod.ts";
 
 /** log(2 pi) / 2. */
 export const HALF_LOG_TWO_PI = 0.5 * Math.log(2 * Math.PI);
@@ -80,10 +81,10 @@ export function shardNormal(options: ShardNormalOptions): tf.Tensor2D {
   const { rows, columns, seed, std = 1 } = options;
   const shard = options.shard ?? { offset: 0, total: rows };
   if (shard.offset === 0 && shard.total === rows) {
-    return tf.randomNormal([rows, columns], 0, std, "float32", seed);
+    return tf.randomNormal([rows, columns], 0, std, "float32", normalSeed(seed));
   }
   return tf.tidy(() => {
-    const whole = tf.randomNormal([shard.total, columns], 0, std, "float32", seed);
+    const whole = tf.randomNormal([shard.total, columns], 0, std, "float32", normalSeed(seed));
     return tf.slice(whole, [shard.offset, 0], [rows, columns]) as tf.Tensor2D;
   });
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { normalSeed } from "../base/mod.ts";
 import { gaussianKl, standardNormalLogDensity } from "./gaussian.ts";
 
 /** A distribution over codes z of a given size. */
@@ -36,5 +37,5 @@ export const STANDARD_NORMAL: Prior = {
   logDensity: standardNormalLogDensity,
   kl: (mean, logVar) => gaussianKl(mean, logVar),
   sample: (n, latentSize, seed) =>
-    tf.randomNormal([n, latentSize], 0, 1, "float32", seed) as tf.Tensor2D,
+    tf.randomNormal([n, latentSize], 0, 1, "float32", normalSeed(seed)) as tf.Tensor2D,
 };

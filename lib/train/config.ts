@@ -34,6 +34,11 @@ export interface TrainConfig extends ModelConfig {
    * Absent (the default) for the (beta-)ELBO.
    */
   capacity?: { gamma: number; target: number };
+  /**
+   * Gradient-norm clipping: each step's gradient (of all the weights together) is scaled down to
+   * this Euclidean norm when it is longer. Absent (the default) for none.
+   */
+  clipNorm?: number;
 }
 
 /**
@@ -55,7 +60,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = {
 /** What a training step needs to know of the config. */
 export type StepConfig = Pick<
   TrainConfig,
-  "likelihood" | "scale" | "beta" | "noise" | "seed" | "capacity" | "epochs"
+  "likelihood" | "scale" | "beta" | "noise" | "seed" | "capacity" | "epochs" | "clipNorm"
 >;
 
 /** Throw a RangeError naming the first field of `config` that cannot be trained. */
@@ -68,6 +73,7 @@ export function validateTrainConfig(config: TrainConfig): void {
   positiveNumber("scale", config.scale);
   nonNegativeNumber("beta", config.beta);
   nonNegativeNumber("noise", config.noise);
+  if (config.clipNorm !== undefined) positiveNumber("clipNorm", config.clipNorm);
   if (config.capacity !== undefined) {
     positiveNumber("capacity.gamma", config.capacity.gamma);
     nonNegativeNumber("capacity.target", config.capacity.target);

@@ -8,13 +8,26 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { oneOf } from "../base/mod.ts";
-import { batches, type Dataset } from "../data/mod.ts";
-import { buildModel, elboTerms, type Model } from "../model/mod.ts";
+import { oneOf, positiveInteger } from "../base/mod.ts";
+import { batches, type Dataset, IMAGE_SIZE, validateDataset } from "../data/mod.ts";
+import { buildModel, elboTerms, type Model, STANDARD_NORMAL } from "../model/mod.ts";
 import { type TrainConfig, validateTrainConfig } from "./config.ts";
 import { TwoThreadStep } from "./parallel.ts";
-import type { ElboTerm, EpochRecord, TrainProgress } from "./records.ts";
-import { AdamStep, epochBatches, SEED_PURPOSE, type Step, stepSeed } from "./step.ts";
+import {
+  COLLAPSE_NATS,
+  type ElboTerm,
+  type EpochRecord,
+  type LatentUse,
+  type TrainProgress,
+} from "./records.ts";
+import {
+  AdamStep,
+  epochBatches,
+  NonFiniteGradient,
+  SEED_PURPOSE,
+  type Step,
+  stepSeed,
+} from "./step.ts";
 
 /** Options of {@linkcode train}. */
 export interface TrainOptions {
@@ -81,6 +94,9 @@ export async function train(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   validateTrainConfig(config);
+  const unitRange = config.likelihood === "bernoulli";
+  validateDataset("train", data.train, { unitRange });
+  if (data.test) validateDataset("test", data.test, { unitRange });
   const requested = oneOf("workers", options.workers ?? "auto", [1, 2, "auto"]);
   const steps = Math.ceil(data.train.size / config.batchSize);
   const workers = requested === "auto" ? chooseWorkers(steps * config.epochs) : requested;
@@ -99,7 +115,7 @@ export async function train(
       started,
       progressEvery: options.progressEvery ?? 10,
       onProgress: options.onProgress,
-      evaluate: (test) => evaluate(model, test, config),
+      evaluate: (test) => ({ ...evaluate(model, test, config), ...latentUse(model, test) }),
       onEpoch: (record) => options.onEpoch?.(record, model),
     });
     const imagesPerSecond = (data.train.size * config.epochs) / seconds;
@@ -117,8 +133,8 @@ export interface EpochOptions<T extends string> {
   /** Steps between progress reports; each reads the step's terms from the device. */
   progressEvery: number;
   onProgress?: (progress: TrainProgress) => void | Promise<void>;
-  /** The mean terms on the test split, after each epoch. */
-  evaluate?: (test: Dataset) => Record<T, number>;
+  /** The mean terms on the test split, after each epoch (and how much of the code is used). */
+  evaluate?: (test: Dataset) => Record<T, number> & LatentUse;
   /** Called after each epoch's records, with the last one. */
   onEpoch?: (record: EpochRecord<T>) => void | Promise<void>;
 }
@@ -140,6 +156,8 @@ export async function runEpochs<T extends string>(
   const steps = Math.ceil(data.train.size / config.batchSize);
   const history: EpochRecord<T>[] = [];
   let totalSteps = 0;
+  // The last step whose terms were all finite: what a divergence report shows.
+  let last: LastFinite | undefined;
   // Training time so far: the worker's start, then each epoch's steps (evaluation excluded).
   let seconds = (performance.now() - started) / 1000;
   const progress = (epoch: number, at: number, loss: number) =>
@@ -159,15 +177,28 @@ export async function runEpochs<T extends string>(
     let seen = 0;
     let at = 0;
     const flush = async () => {
-      const values = await readPending(pending, { epoch, firstStep: at - pending.length, terms });
+      const firstStep = at - pending.length + 1;
+      const values = await readPending(pending, { epoch, firstStep, terms, last });
       for (const row of values) row.forEach((v, k) => sums[k] += v);
       seen += values.length;
+      if (values.length) last = { epoch, step: firstStep + values.length - 1, row: values.at(-1)! };
     };
     const epochStart = performance.now();
     for (const batch of epochBatches(data.train, { ...config, epoch })) {
       at += 1;
       totalSteps += 1;
-      pending.push(await step.run(batch, { epoch, step: at, steps }));
+      let values: tf.Tensor1D;
+      try {
+        values = await step.run(batch, { epoch, step: at, steps });
+      } catch (error) {
+        if (!(error instanceof NonFiniteGradient)) throw error;
+        at -= 1; // the steps before this one are read (and checked) first
+        await flush();
+        throw new Error(diverged(error.message, { epoch, step: at + 1 }, last, terms), {
+          cause: error,
+        });
+      }
+      pending.push(values);
       if (at % options.progressEvery === 0 && at < steps) {
         await flush();
         await progress(epoch, at, sums[0] / seen);
@@ -175,7 +206,7 @@ export async function runEpochs<T extends string>(
     }
     await flush();
     seconds += (performance.now() - epochStart) / 1000;
-    const record = (split: "train" | "test", values: Record<T, number>) =>
+    const record = (split: "train" | "test", values: Record<T, number> & LatentUse) =>
       ({ epoch, step: totalSteps, split, ...values }) as EpochRecord<T>;
     const trainValues = Object.fromEntries(terms.map((t, k) => [t, sums[k] / seen]));
     history.push(record("train", trainValues as Record<T, number>));
@@ -186,10 +217,36 @@ export async function runEpochs<T extends string>(
   return { history, seconds };
 }
 
+/** The terms of the last step whose terms were all finite. */
+interface LastFinite {
+  epoch: number;
+  step: number;
+  row: number[];
+}
+
+/** "training diverged: <what> at epoch 2, step 5; the last finite terms (epoch 2, step 4): ...". */
+function diverged(
+  what: string,
+  { epoch, step }: { epoch: number; step: number },
+  last: LastFinite | undefined,
+  terms: readonly string[] = ["loss", "reconstruction", "kl"],
+): string {
+  const where = `training diverged: ${what} at epoch ${epoch}, step ${step}`;
+  if (!last) return `${where}; no earlier step had finite terms`;
+  const values = last.row.map((v, k) => `${terms[k]} ${v.toPrecision(6)}`).join(", ");
+  return `${where}; the last finite terms (epoch ${last.epoch}, step ${last.step}): ${values}`;
+}
+
 /** Read the pending per-step terms, dispose them, and stop on the first non-finite value. */
 async function readPending(
   pending: tf.Tensor1D[],
-  { epoch, firstStep, terms }: { epoch: number; firstStep: number; terms: readonly string[] },
+  { epoch, firstStep, terms, last }: {
+    epoch: number;
+    /** The step of `pending[0]`, from 1. */
+    firstStep: number;
+    terms: readonly string[];
+    last: LastFinite | undefined;
+  },
 ): Promise<number[][]> {
   if (pending.length === 0) return [];
   const n = terms.length;
@@ -204,9 +261,16 @@ async function readPending(
     const row = Array.from(flat.subarray(n * i, n * i + n));
     const bad = row.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
+      const previous = values.length
+        ? { epoch, step: firstStep + i - 1, row: values.at(-1)! }
+        : last;
       throw new Error(
-        `training diverged: non-finite ${terms[bad]} ${row[bad]} at epoch ${epoch}, ` +
-          `step ${firstStep + i + 1}`,
+        diverged(
+          `non-finite ${terms[bad]} ${row[bad]}`,
+          { epoch, step: firstStep + i },
+          previous,
+          terms,
+        ),
       );
     }
     values.push(row);
@@ -234,7 +298,8 @@ export function evaluate(
   data: Dataset,
   config: EvaluateOptions,
 ): Record<ElboTerm, number> {
-  const batchSize = config.evaluationBatch ?? 500;
+  const batchSize = positiveInteger("evaluationBatch", config.evaluationBatch ?? 500);
+  validateDataset("data", data, { unitRange: (config.likelihood ?? "bernoulli") === "bernoulli" });
   const sums = tf.tidy(() => {
     let total = tf.zeros([3]);
     let index = 0;
@@ -256,4 +321,27 @@ export function evaluate(
   const [loss, reconstruction, kl] = Array.from(sums.dataSync()).map((s) => s / data.size);
   sums.dispose();
   return { loss, reconstruction, kl };
+}
+
+/**
+ * How many latent units a VAE with an N(0, I) prior uses on `data`: each unit's mean KL to N(0, 1)
+ * against {@linkcode COLLAPSE_NATS}. Empty for an autoencoder or another prior (whose KL does not
+ * split by unit).
+ */
+export function latentUse(model: Model, data: Dataset): LatentUse {
+  if (model.config.kind !== "vae" || model.prior !== STANDARD_NORMAL) return {};
+  const sums = tf.tidy(() => {
+    let total = tf.zeros([model.config.latentSize]);
+    for (const batch of batches(data, 1000, { shuffle: false })) {
+      const { mean, logVar } = model.encode(tf.tensor2d(batch.images, [batch.size, IMAGE_SIZE]));
+      // KL(N(m, e^lv) || N(0, 1)) = -1/2 (1 + lv - m^2 - e^lv), per unit.
+      const kl = tf.mul(tf.sub(tf.add(tf.square(mean), tf.exp(logVar!)), tf.add(logVar!, 1)), 0.5);
+      total = tf.add(total, tf.sum(kl, 0));
+    }
+    return total;
+  });
+  const perUnit = sums.dataSync();
+  sums.dispose();
+  const unitsInUse = perUnit.filter((kl) => kl / data.size >= COLLAPSE_NATS).length;
+  return { unitsInUse, collapsed: unitsInUse === 0 };
 }

@@ -10,6 +10,7 @@ export * from "./loop.ts";
 export * from "./optimizer.ts";
 export * from "./parallel.ts";
 export * from "./records.ts";
+export * from "./run_folder.ts";
 export * from "./runs.ts";
 export * from "./shared_step.ts";
 export * from "./step.ts";

@@ -47,13 +47,20 @@ export class Adam {
     }
   }
 
-  /** One step: w <- w - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + epsilon). */
-  apply(variables: readonly tf.Variable[], grads: tf.NamedTensorMap): void {
+  /**
+   * One step: w <- w - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + epsilon), with the
+   * gradients multiplied by `scale` first (gradient clipping; 1 leaves them as they are).
+   */
+  apply(variables: readonly tf.Variable[], grads: tf.NamedTensorMap, scale = 1): void {
     if (!hasWasmHeap()) {
       this.#fallback ??= tf.train.adam(this.learningRate, this.beta1, this.beta2, this.epsilon);
+      const scaled = scale === 1
+        ? grads
+        : Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)]));
       this.#fallback.applyGradients(
-        grads as unknown as Parameters<tf.AdamOptimizer["applyGradients"]>[0],
+        scaled as unknown as Parameters<tf.AdamOptimizer["applyGradients"]>[0],
       );
+      if (scaled !== grads) tf.dispose(scaled);
       return;
     }
     this.#step += 1;
@@ -66,7 +73,8 @@ export class Adam {
         this.#moments.set(variable, moments);
       }
       const updated = new Float32Array(variable.size);
-      this.update(hostValues(variable), hostValues(grad), updated, moments, this.#step);
+      const g = scale === 1 ? hostValues(grad) : hostValues(grad).map((v) => v * scale);
+      this.update(hostValues(variable), g, updated, moments, this.#step);
       const next = tf.tensor(updated, variable.shape);
       variable.assign(next);
       next.dispose();
@@ -104,4 +112,21 @@ export class Adam {
       out[i] = w[i] - stepSize * mi / (Math.sqrt(vi) * root + epsilon);
     }
   }
+}
+
+/** The Euclidean norm of a gradient given as flat arrays (one per variable), in float64. */
+export function gradientNorm(grads: readonly Float32Array[]): number {
+  let sum = 0;
+  for (const g of grads) {
+    for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
+  }
+  return Math.sqrt(sum);
+}
+
+/**
+ * The factor that clips a gradient of norm `norm` to at most `clipNorm`: min(1, clipNorm / norm);
+ * 1 without clipping.
+ */
+export function clipScale(norm: number, clipNorm: number | undefined): number {
+  return clipNorm === undefined || norm <= clipNorm ? 1 : clipNorm / norm;
 }

@@ -17,6 +17,17 @@ export interface RecordPosition {
   split: "train" | "test";
 }
 
+/** A nat: a unit whose mean KL to the prior is below this carries no information (collapsed). */
+export const COLLAPSE_NATS = 0.01;
+
+/** How much of the code a VAE uses, on the test split (test records of VAEs with an N(0, I) prior). */
+export interface LatentUse {
+  /** Latent units whose mean KL(q(z_j | x) || N(0, 1)) is at least {@linkcode COLLAPSE_NATS}. */
+  unitsInUse?: number;
+  /** Posterior collapse: no unit in use, q(z | x) is the prior for every x. */
+  collapsed?: boolean;
+}
+
 /**
  * Mean per-example terms on one split after one epoch; every record has a `loss` (what the step
  * minimises). For the ELBO (the default): `loss` = reconstruction + beta * kl (the negative ELBO
@@ -25,6 +36,7 @@ export interface RecordPosition {
  */
 export type EpochRecord<T extends string = ElboTerm> =
   & RecordPosition
+  & LatentUse
   & { loss: number }
   & { [K in T]: number };
 

@@ -3,16 +3,26 @@
  * history are cached under `data/runs/<hash>/`, so a second run of a notebook is fast.
  *
  * A run is written to a temporary folder and renamed into place when complete, so a crash never
- * leaves a half-written run that would be read back as a result.
+ * leaves a half-written run that would be read back as a result. Its manifest carries a format
+ * version and the SHA-256 of each binary file: a run folder that is truncated, corrupted or of an
+ * older format is reported and trained again, never loaded.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { concatArrays, readOnce, runsDir } from "../base/mod.ts";
 import { type Dataset, IMAGE_SIZE, type MnistData } from "../data/mod.ts";
-import { buildModel, disposeModel, getWeights, type Model, setWeights } from "../model/mod.ts";
+import type { Model } from "../model/mod.ts";
 import type { TrainConfig } from "./config.ts";
 import { train, type TrainOptions } from "./loop.ts";
 import type { EpochRecord } from "./records.ts";
+import {
+  type DataDescription,
+  loadFolder,
+  readManifest,
+  RUN_FORMAT,
+  saveFolder,
+  sortedConfig,
+} from "./run_folder.ts";
 
 /** Options of {@linkcode runOrLoad}. */
 export interface RunOptions extends Pick<TrainOptions, "onProgress" | "onEpoch" | "workers"> {
@@ -20,6 +30,8 @@ export interface RunOptions extends Pick<TrainOptions, "onProgress" | "onEpoch" 
   dir?: string;
   /** Train even when a cached run exists (and replace it). */
   retrain?: boolean;
+  /** Told why a cached run cannot be used before it is trained again; default `console.warn`. */
+  onNotice?: (message: string) => void;
 }
 
 /** A trained model with what produced it. */
@@ -64,41 +76,6 @@ export function snapshot(model: Model, data: { train: Dataset; test: Dataset }):
   }));
 }
 
-/** Where a variable sits in `weights.bin`: little-endian float32, row-major, one after another. */
-export interface WeightEntry {
-  /** The variable's stable name, e.g. `encoder.hidden.kernel` (shape [in, out]). */
-  name: string;
-  shape: number[];
-  /** Byte offset of its first value in `weights.bin`. */
-  offset: number;
-}
-
-/** The manifest `run.json` of a cached run (documented in data/README.md). */
-export interface Manifest {
-  /** 2 since the variables' names and offsets are listed; absent in older runs (same layout). */
-  format?: number;
-  config: TrainConfig;
-  data: DataDescription;
-  history: EpochRecord[];
-  seconds: number;
-  imagesPerSecond: number;
-  /** Absent in runs cached before two-thread training: they used one. */
-  workers?: 1 | 2;
-  shapes: number[][];
-  /** Each variable of `weights.bin`, in order; absent in older runs. */
-  variables?: WeightEntry[];
-  /** Snapshots in `snapshots.bin`, one per epoch; absent in older runs. */
-  snapshots?: number;
-}
-
-/** What identifies a data set for caching: its source, split sizes and a checksum of its pixels. */
-export interface DataDescription {
-  source: string;
-  trainSize: number;
-  testSize: number;
-  checksum: number;
-}
-
 /** Describe `data` cheaply but precisely enough that different splits never share a cache. */
 export function describeData(data: MnistData): DataDescription {
   let checksum = 0;
@@ -118,8 +95,7 @@ export function describeData(data: MnistData): DataDescription {
 
 /** SHA-256 of a config and data description, as 16 hex digits. */
 export async function runHash(config: TrainConfig, data: DataDescription): Promise<string> {
-  const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)));
-  const text = JSON.stringify({ config: sorted, data });
+  const text = JSON.stringify({ config: sortedConfig(config), data });
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
     .join("");
@@ -146,8 +122,14 @@ export async function runOrLoad(
   const hash = await runHash(config, description);
   const folder = `${options.dir ?? runsDir()}/${hash}`;
   if (!options.retrain) {
-    const cached = await load(folder, config);
-    if (cached) return { ...cached, hash, folder, cached: true };
+    const cached = await loadFolder(folder, config);
+    if (typeof cached === "string") {
+      (options.onNotice ?? console.warn)(
+        `vaelab: the cached run ${folder} cannot be used (${cached}); training it again`,
+      );
+    } else if (cached) {
+      return { ...cached, hash, folder, cached: true };
+    }
   }
   const snapshots: Float32Array[] = [];
   const result = await train(data, config, {
@@ -163,8 +145,9 @@ export async function runOrLoad(
     offset += 4 * v.size;
     return entry;
   });
-  await save(folder, {
-    format: 2,
+  await saveFolder(folder, {
+    format: RUN_FORMAT,
+    checksums: { "weights.bin": "", "snapshots.bin": "" }, // filled in by saveFolder()
     config,
     data: description,
     history: result.history,
@@ -221,76 +204,6 @@ export async function isCached(
   { dir }: { dir?: string } = {},
 ): Promise<boolean> {
   const hash = await runHash(config, describeData(data));
-  try {
-    return (await Deno.stat(`${dir ?? runsDir()}/${hash}/run.json`)).isFile;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-async function load(
-  folder: string,
-  config: TrainConfig,
-): Promise<Omit<Run, "hash" | "cached" | "folder"> | null> {
-  let manifest: Manifest;
-  let bytes: Uint8Array;
-  try {
-    manifest = JSON.parse(await Deno.readTextFile(`${folder}/run.json`));
-    bytes = await Deno.readFile(`${folder}/weights.bin`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-  const model = buildModel(config);
-  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  const weights: Float32Array[] = [];
-  let offset = 0;
-  for (const v of model.variables) {
-    weights.push(floats.slice(offset, offset + v.size));
-    offset += v.size;
-  }
-  if (offset !== floats.length) {
-    disposeModel(model);
-    throw new RangeError(
-      `${folder}/weights.bin holds ${floats.length} values; the model needs ${offset}`,
-    );
-  }
-  setWeights(model, weights);
-  const snapshots: Float32Array[] = [];
-  if (manifest.snapshots) {
-    const all = new Float32Array((await Deno.readFile(`${folder}/snapshots.bin`)).buffer);
-    const size = all.length / manifest.snapshots;
-    for (let e = 0; e < manifest.snapshots; e++) {
-      snapshots.push(all.slice(e * size, (e + 1) * size));
-    }
-  }
-  const { history, seconds, imagesPerSecond, workers = 1 } = manifest;
-  return { model, config: manifest.config, history, seconds, imagesPerSecond, workers, snapshots };
-}
-
-async function save(
-  folder: string,
-  manifest: Manifest,
-  { model, snapshots }: { model: Model; snapshots: Float32Array[] },
-): Promise<void> {
-  const parent = folder.slice(0, folder.lastIndexOf("/"));
-  await Deno.mkdir(parent, { recursive: true });
-  const temporary = await Deno.makeTempDir({ dir: parent, prefix: ".partial-" });
-  const weights = getWeights(model);
-  const bytes = new Uint8Array(weights.reduce((n, w) => n + w.byteLength, 0));
-  let offset = 0;
-  for (const w of weights) {
-    bytes.set(new Uint8Array(w.buffer, w.byteOffset, w.byteLength), offset);
-    offset += w.byteLength;
-  }
-  await Deno.writeFile(`${temporary}/weights.bin`, bytes);
-  const pixels = concatArrays(snapshots);
-  await Deno.writeFile(
-    `${temporary}/snapshots.bin`,
-    new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength),
-  );
-  await Deno.writeTextFile(`${temporary}/run.json`, JSON.stringify(manifest, null, 1));
-  await Deno.remove(folder, { recursive: true }).catch(() => {});
-  await Deno.rename(temporary, folder);
+  const manifest = await readManifest(`${dir ?? runsDir()}/${hash}`);
+  return typeof manifest === "object" && manifest !== null;
 }

@@ -16,8 +16,8 @@ import { hostValues } from "../base/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 import type { Model } from "../model/mod.ts";
 import type { StepConfig, TrainConfig } from "./config.ts";
-import { Adam } from "./optimizer.ts";
-import { shardGradients, type StepPosition } from "./step.ts";
+import { Adam, clipScale } from "./optimizer.ts";
+import { NonFiniteGradient, shardGradients, type StepPosition } from "./step.ts";
 
 /** The memory both threads share for a run with `parameters` weights. */
 export interface SharedBuffers {
@@ -135,7 +135,13 @@ export class SharedStep {
     const sizes: [number, number] = [this.#stats[0], this.#stats[4]];
     const [a, b] = sizes.map((n) => n / (sizes[0] + sizes[1]));
     const means = [1, 2, 3].map((k) => a * this.#stats[k] + b * this.#stats[4 + k]);
+    // Both threads compute the norm of the whole averaged gradient, in the same order, so they
+    // take the same decision (stop, clip) on the same bits.
+    const norm = averagedNorm(this.#grads, sizes);
+    if (!Number.isFinite(norm)) throw new NonFiniteGradient(norm);
     averageShards({ grads: this.#grads, sizes, from: this.#from, out: this.#average });
+    const scale = clipScale(norm, this.#config.clipNorm);
+    if (scale !== 1) { for (let i = 0; i < this.#average.length; i++) this.#average[i] *= scale; }
     const mine = this.#weights.subarray(this.#from, this.#to);
     this.#optimizer.update(mine, this.#average, mine, this.#moments, t);
     this.#signal(WEIGHTS + this.shard, t);
@@ -219,6 +225,22 @@ export function averageShards(
   const a = n0 / (n0 + n1);
   const b = n1 / (n0 + n1);
   for (let i = 0, j = from; i < out.length; i++, j++) out[i] = a * g0[j] + b * g1[j];
+}
+
+/** The Euclidean norm of the shards' weighted average over all the parameters, in float64. */
+export function averagedNorm(
+  [g0, g1]: readonly Float32Array[],
+  [n0, n1]: readonly [number, number],
+): number {
+  const a = n0 / (n0 + n1);
+  const b = n1 / (n0 + n1);
+  let sum = 0;
+  for (let i = 0; i < g0.length; i++) {
+    // Rounded to float32 like the average Adam reads.
+    const g = Math.fround(a * g0[i] + b * g1[i]);
+    sum += g * g;
+  }
+  return Math.sqrt(sum);
 }
 
 /** Write the gradients of `variables`, in their order, into `out`. */

@@ -9,11 +9,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixSeeds } from "../base/mod.ts";
+import { hasWasmHeap, hostValues, mixSeeds } from "../base/mod.ts";
 import { batches, type Dataset, IMAGE_SIZE } from "../data/mod.ts";
 import { type BatchRows, elboTerms, type Model, shardNormal } from "../model/mod.ts";
 import type { StepConfig, TrainConfig } from "./config.ts";
-import { Adam } from "./optimizer.ts";
+import { Adam, clipScale, gradientNorm } from "./optimizer.ts";
 import { ELBO_TERMS, type ElboTerm } from "./records.ts";
 
 /** Where a step sits in training: epoch and step within it, both from 1. */
@@ -49,6 +49,17 @@ export interface Step<T extends string = ElboTerm> {
   run(batch: Dataset, position: StepPosition): Promise<tf.Tensor1D>;
   /** Release what the step holds (optimizer state, workers). Called once, however training ends. */
   close(): void;
+}
+
+/** A step's gradient was not finite; the loop reports it with where and the last finite values. */
+export class NonFiniteGradient extends Error {
+  /** The gradient's norm: NaN or Infinity. */
+  readonly norm: number;
+  constructor(norm: number) {
+    super(`non-finite gradient (norm ${norm})`);
+    this.name = "NonFiniteGradient";
+    this.norm = norm;
+  }
 }
 
 /** Purposes of the seeds derived for each step, so no two draws share a stream. */
@@ -159,14 +170,29 @@ export class AdamStep implements Step {
     this.#optimizer = new Adam({ learningRate: config.learningRate });
   }
 
-  /** Compute the batch's gradients and apply them. */
+  /**
+   * Compute the batch's gradients, check that they are finite, clip them when the config asks
+   * and apply them.
+   */
   run(batch: Dataset, position: StepPosition): Promise<tf.Tensor1D> {
     const { grads, means } = shardGradients(this.#model, {
       batch: batch.images,
       config: this.#config,
       position,
     });
-    this.#optimizer.apply(this.#model.variables, grads);
+    const { clipNorm } = this.#config;
+    let scale = 1;
+    // On wasm the gradients are read in place, so the check is nearly free; elsewhere it would
+    // wait for the device every step, so it runs only when clipping needs the norm anyway.
+    if (hasWasmHeap() || clipNorm !== undefined) {
+      const norm = gradientNorm(this.#model.variables.map((v) => hostValues(grads[v.name])));
+      if (!Number.isFinite(norm)) {
+        tf.dispose([grads, means] as tf.TensorContainer);
+        return Promise.reject(new NonFiniteGradient(norm));
+      }
+      scale = clipScale(norm, clipNorm);
+    }
+    this.#optimizer.apply(this.#model.variables, grads, scale);
     tf.dispose(grads);
     return Promise.resolve(means);
   }

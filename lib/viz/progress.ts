@@ -91,6 +91,9 @@ function describe(event: TrainProgress, progress: number, done: boolean, title?:
   ];
   const test = event.history.findLast((row) => row.split === "test" && row.epoch === event.epoch);
   if (test) parts.push(`test ${formatLoss(test.loss)}`);
+  // The latest test record says whether the code is still in use.
+  const latest = event.history.findLast((row) => row.split === "test");
+  if (latest?.collapsed) parts.push("POSTERIOR COLLAPSED: no latent unit in use");
   if (done) {
     parts.push(`done in ${clock(event.seconds)}`);
   } else {

@@ -5,7 +5,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { meanWithError, mixSeeds, positiveInteger, positiveNumber } from "../../base/mod.ts";
+import {
+  meanWithError,
+  mixSeeds,
+  normalSeed,
+  positiveInteger,
+  positiveNumber,
+} from "../../base/mod.ts";
 import type { ImportanceCurve } from "../../measure/mod.ts";
 import { gaussianLogDensity, reparameterize, STANDARD_NORMAL } from "../../model/mod.ts";
 import { type Claim, claimAbove, claimBelow } from "../claims.ts";
@@ -71,7 +77,11 @@ export function klGrid(config: KlGridConfig): KlGridPoint[] {
         const m = tf.fill([n, 1], mean) as tf.Tensor2D;
         const logVar = tf.fill([n, 1], 2 * Math.log(sigma)) as tf.Tensor2D;
         const seed = mixSeeds(config.seed, a, b);
-        const z = reparameterize(m, logVar, tf.randomNormal([n, 1], 0, 1, "float32", seed));
+        const z = reparameterize(
+          m,
+          logVar,
+          tf.randomNormal([n, 1], 0, 1, "float32", normalSeed(seed)),
+        );
         return [
           STANDARD_NORMAL.kl(tf.slice(m, [0, 0], [1, 1]), tf.slice(logVar, [0, 0], [1, 1])),
           tf.sub(gaussianLogDensity(z, m, logVar), STANDARD_NORMAL.logDensity(z)), // [n]
