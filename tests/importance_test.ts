@@ -90,3 +90,26 @@ Deno.test("logWeightTerms() are log p(x|z) and log p(z) - log q(z|x), row i * s 
   tf.dispose([x, mean, logVar!, terms, sharp, narrow]);
   disposeModel(vae);
 });
+
+Deno.test("importanceCurve()'s peak memory is set by chunkSize, not by the images or k", async () => {
+  const vae = buildModel({ ...VAE_DEFAULTS, hiddenSize: 16, latentSize: 4 });
+  const data = images(64, 1);
+  const peak = async (limit: number, k: number, chunkSize: number) => {
+    const before = tf.memory().numBytes;
+    const info = await tf.profile(() => {
+      importanceCurve(vae, data, { ks: [1, k], limit, chunkSize, seed: 1 });
+    });
+    assertEquals(tf.memory().numBytes, before, "nothing is left behind");
+    return info.peakBytes - before;
+  };
+  const small = await peak(8, 64, 512); // 8 images of 64 samples: one full chunk
+  // 8 times the images, 16 times the samples: the same peak.
+  assertEquals(await peak(64, 64, 512), small);
+  const manySamples = await peak(64, 1024, 512);
+  assertEquals(await peak(4, 1024, 512), manySamples);
+  assert(Math.abs(manySamples - small) < 0.01 * small, `${manySamples} against ${small}`);
+  // About six [chunkSize, 784] float32 arrays at once (x repeated, logits, their products).
+  assert(small < 8 * 512 * 784 * 4, `${small} bytes`);
+  assert(await peak(8, 1024, 2048) > 3 * small, "a larger chunk holds more at once");
+  disposeModel(vae);
+});

@@ -22,7 +22,12 @@ OUT/NAME.tables.json (every table the notebook showed, with the profile and the 
   --out DIR          output folder (default out/)
   --timeout SECONDS  per-cell time limit (default 1200 for quick, 14400 for full)
   --keep-going       run the cells after a failing one too (default: stop there)
+  --kernel NAME      the Jupyter kernel to run them with (default deno, registered when missing)
   --help             this text
+
+A notebook fails on a cell's error, on a cell that runs past the time limit, on a kernel that
+dies or does not start; the message names the notebook and the cell, the executed copy keeps the
+outputs of the cells that ran, and the exit status is 1.
 
 Environment: VAELAB_PROFILE=quick|full (default full) is passed to the kernel;
 JUPYTER names the jupyter command (default jupyter).`;
@@ -141,7 +146,7 @@ async function run(
 }
 
 /** Check jupyter nbconvert, the Deno kernelspec (installing it when missing) and plotly.js. */
-async function prepare(): Promise<void> {
+async function prepare(kernel: string): Promise<void> {
   if (!(await run(JUPYTER, ["nbconvert", "--version"])).ok) {
     // A fresh machine: Debian's Jupyter, and the kernel of the Deno running this (under npx,
     // there is no deno on PATH).
@@ -158,6 +163,8 @@ async function prepare(): Promise<void> {
     }
   }
   const specs = await run(JUPYTER, ["kernelspec", "list", "--json"]);
+  // Another kernel is the caller's to install; a missing one fails each notebook, named.
+  if (kernel !== "deno") return await preparePlotly();
   const deno = specs.ok ? JSON.parse(specs.stdout).kernelspecs?.deno : undefined;
   const argv0: string | undefined = deno?.spec?.argv?.[0];
   let stale = argv0 !== undefined;
@@ -171,6 +178,11 @@ async function prepare(): Promise<void> {
     const install = await run(Deno.execPath(), ["jupyter", "--install", "--force"]);
     if (!install.ok) throw new Error(`deno jupyter --install failed:\n${install.stderr}`);
   }
+  await preparePlotly();
+}
+
+/** Install the npm packages when plotly.js (which the HTML reports embed) is missing. */
+async function preparePlotly(): Promise<void> {
   const plotly = join(ROOT, "node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js");
   try {
     Deno.statSync(plotly);
@@ -271,27 +283,46 @@ class Client(NotebookClient):
             except Empty:
                 return
 
+class KernelStopped(Exception):
+    """A cell timed out or the kernel died: already reported, with the cell."""
+
 async def run(client, nb, keep_going):
-    async with client.async_setup_kernel():
-        reply = await client.async_wait_for_reply(await ensure_async(client.kc.kernel_info()))
-        if reply and "language_info" in reply["content"]:
-            nb.metadata["language_info"] = reply["content"]["language_info"]
-        for index, cell in enumerate(nb.cells):
-            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-            started = time.monotonic()
-            try:
-                await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-            except Exception as error:
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                print(f"vaelab-driver: cell {index + 1} ({first}): {type(error).__name__}: {reason}",
-                      file=sys.stderr)
-                return 1
-            client.end_progress()
-            if cell.cell_type == "code" and first:
-                print(f"  cell {index + 1}/{len(nb.cells)}  {time.monotonic() - started:7.1f} s  {first[:70]}",
-                      flush=True)
-            if not keep_going and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-                return 0
+    started = False
+    try:
+        async with client.async_setup_kernel():
+            started = True
+            return await run_cells(client, nb, keep_going)
+    except KernelStopped:
+        return 1
+    except Exception as error:
+        if started:
+            raise
+        # No such kernel, its program missing, or it died at once.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(f'vaelab-driver: kernel "{client.kernel_name}" did not start (before cell 1): '
+              f"{type(error).__name__}: {reason}", file=sys.stderr)
+        return 1
+
+async def run_cells(client, nb, keep_going):
+    reply = await client.async_wait_for_reply(await ensure_async(client.kc.kernel_info()))
+    if reply and "language_info" in reply["content"]:
+        nb.metadata["language_info"] = reply["content"]["language_info"]
+    for index, cell in enumerate(nb.cells):
+        first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+        started = time.monotonic()
+        try:
+            await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+        except Exception as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            print(f"vaelab-driver: cell {index + 1} ({first}): {type(error).__name__}: {reason}",
+                  file=sys.stderr)
+            raise KernelStopped() from error
+        client.end_progress()
+        if cell.cell_type == "code" and first:
+            print(f"  cell {index + 1}/{len(nb.cells)}  {time.monotonic() - started:7.1f} s  {first[:70]}",
+                  flush=True)
+        if not keep_going and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return 0
     return 0
 
 def main():
@@ -341,12 +372,12 @@ export async function trustNotebook(path: string): Promise<boolean> {
 async function execute(
   notebook: string,
   out: string,
-  options: { env: Record<string, string>; timeout: number; keepGoing: boolean },
+  options: { env: Record<string, string>; timeout: number; keepGoing: boolean; kernel: string },
 ): Promise<{ failures: CellFailure[]; seconds: number; figures: number; peakMb?: number }> {
   const name = basename(notebook, ".ipynb");
   const executed = join(out, `${name}.ipynb`);
   const started = performance.now();
-  const args = ["-c", DRIVER, notebook, executed, "deno", String(options.timeout)];
+  const args = ["-c", DRIVER, notebook, executed, options.kernel, String(options.timeout)];
   // The driver's per-cell lines go to our stderr as they come; its stderr is kept for errors.
   const child = new Deno.Command(jupyterPython(), {
     args: [...args, options.keepGoing ? "1" : "0"],
@@ -402,6 +433,7 @@ async function main(): Promise<number> {
       out: { type: "string", default: join(ROOT, "out") },
       timeout: { type: "string" },
       "keep-going": { type: "boolean", default: false },
+      kernel: { type: "string", default: "deno" },
       help: { type: "boolean", default: false },
     },
     allowPositionals: true,
@@ -431,7 +463,7 @@ async function main(): Promise<number> {
     console.error(`vaelab: no notebooks in ${positionals.join(" ") || "notebooks/"}`);
     return positionals.length ? 1 : 0;
   }
-  await prepare();
+  await prepare(values.kernel!);
   const out = resolve(values.out!);
   await Deno.mkdir(out, { recursive: true });
   // The kernel inherits this environment; NO_COLOR keeps ANSI codes out of saved tracebacks.
@@ -451,6 +483,7 @@ async function main(): Promise<number> {
       env,
       timeout,
       keepGoing: values["keep-going"]!,
+      kernel: values.kernel!,
     });
     const time = `${seconds.toFixed(1)} s` +
       (peakMb === undefined ? "" : `, kernel peak ${(peakMb / 1024).toFixed(2)} GB`);

@@ -27,6 +27,7 @@ import {
   runOrLoad,
   TRAIN_DEFAULTS,
   type TrainConfig,
+  TrainingInterrupted,
   validateTrainConfig,
 } from "../lib/mod.ts";
 
@@ -239,6 +240,13 @@ if (import.meta.main) {
   try {
     await main(Deno.args);
   } catch (error) {
+    if (error instanceof TrainingInterrupted) {
+      const { epoch, step } = error.state;
+      console.error(
+        `\ntrain: interrupted after epoch ${epoch}/${error.epochs}, step ${step}; nothing was saved`,
+      );
+      Deno.exit(130);
+    }
     // One line, no stack trace: what was wrong and with which flag.
     const message = error instanceof Error ? error.message : String(error);
     console.error(`train: ${message.split("\n").map((line) => line.trim()).join(" ")}`);

@@ -11,6 +11,7 @@ import { gridWorkerUrl, oneOf } from "../base/mod.ts";
 import type { MnistData } from "../data/mod.ts";
 import type { TrainConfig } from "./config.ts";
 import type { TrainProgress } from "./records.ts";
+import { sortedConfig } from "./run_folder.ts";
 import { isCached, type Run, runOrLoad } from "./runs.ts";
 
 /** One named configuration of a grid. */
@@ -97,7 +98,12 @@ export async function runGrid(
     };
     if (concurrency > 1 && todo[index]) {
       // Trained in a worker, into the cache, from which this thread loads it.
-      await trainInWorker(data, entry.config, { ...options, onProgress });
+      await trainInWorker(data, entry.config, { ...options, onProgress }).catch((error) => {
+        if (!(error instanceof GridInterrupted)) throw error;
+        throw new Error(
+          `grid interrupted: ${label} ${error.message}; the runs already finished are cached`,
+        );
+      });
       const run = await runOrLoad(data, entry.config, { ...options, retrain: false });
       runs.set(entry, { ...run, cached: false });
     } else {
@@ -118,10 +124,6 @@ export async function runGrid(
     const shared = unique.get(JSON.stringify(sortedConfig(e.config)))!;
     return [e.name, runs.get(shared)!];
   }));
-}
-
-function sortedConfig(config: TrainConfig): [string, unknown][] {
-  return Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
 }
 
 /** Estimates the time left for the runs still to train, from the images per second so far. */
@@ -173,6 +175,9 @@ function cost(config: TrainConfig): number {
   return config.arch === "conv" ? CONV_COST : 1;
 }
 
+/** A grid worker's run was interrupted (SIGINT); the message says where it stopped. */
+class GridInterrupted extends Error {}
+
 /** Messages between {@linkcode runGrid} and a grid worker. */
 export type ToGridWorker = {
   data: MnistData;
@@ -185,6 +190,7 @@ export type ToGridWorker = {
 export type FromGridWorker =
   | { type: "progress"; progress: TrainProgress }
   | { type: "done" }
+  | { type: "interrupted"; message: string }
   | { type: "error"; message: string };
 
 /** Train one run in a worker with its own backend; it lands in the cache, where runOrLoad reads it. */
@@ -200,6 +206,7 @@ function trainInWorker(
       const message = event.data;
       if (message.type === "progress") await options.onProgress?.(message.progress);
       else if (message.type === "done") resolve();
+      else if (message.type === "interrupted") reject(new GridInterrupted(message.message));
       else reject(new Error(`grid worker: ${message.message}`));
     };
     worker.onerror = (event: ErrorEvent) => {

@@ -6,6 +6,7 @@
 /// <reference lib="deno.worker" />
 import { type BackendName, initBackend } from "../base/mod.ts";
 import type { FromGridWorker, ToGridWorker } from "./grid.ts";
+import { TrainingInterrupted } from "./interrupt.ts";
 import { runOrLoad } from "./runs.ts";
 
 const send = (message: FromGridWorker) => self.postMessage(message);
@@ -21,6 +22,11 @@ self.onmessage = async (event: MessageEvent<ToGridWorker>) => {
     });
     send({ type: "done" });
   } catch (error) {
+    if (error instanceof TrainingInterrupted) {
+      const { epoch, step } = error.state;
+      send({ type: "interrupted", message: `stopped after epoch ${epoch}, step ${step}` });
+      return;
+    }
     send({
       type: "error",
       message: error instanceof Error ? error.stack ?? error.message : String(error),

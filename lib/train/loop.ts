@@ -8,26 +8,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { oneOf, positiveInteger } from "../base/mod.ts";
-import { batches, type Dataset, IMAGE_SIZE, validateDataset } from "../data/mod.ts";
-import { buildModel, elboTerms, type Model, STANDARD_NORMAL } from "../model/mod.ts";
+import { oneOf } from "../base/mod.ts";
+import { type Dataset, validateDataset } from "../data/mod.ts";
+import { buildModel, type Model } from "../model/mod.ts";
 import { type TrainConfig, validateTrainConfig } from "./config.ts";
+import { evaluate, latentUse } from "./evaluate.ts";
+import { listenForInterrupt, recordInterruption, TrainingInterrupted } from "./interrupt.ts";
 import { TwoThreadStep } from "./parallel.ts";
-import {
-  COLLAPSE_NATS,
-  type ElboTerm,
-  type EpochRecord,
-  type LatentUse,
-  type TrainProgress,
-} from "./records.ts";
-import {
-  AdamStep,
-  epochBatches,
-  NonFiniteGradient,
-  SEED_PURPOSE,
-  type Step,
-  stepSeed,
-} from "./step.ts";
+import type { EpochRecord, LatentUse, TrainProgress } from "./records.ts";
+import { AdamStep, epochBatches, NonFiniteGradient, type Step } from "./step.ts";
 
 /** Options of {@linkcode train}. */
 export interface TrainOptions {
@@ -120,6 +109,12 @@ export async function train(
     });
     const imagesPerSecond = (data.train.size * config.epochs) / seconds;
     return { model, config: { ...config }, history, seconds, imagesPerSecond, workers };
+  } catch (error) {
+    if (error instanceof TrainingInterrupted) {
+      Object.assign(error.state, { model, config: { ...config } });
+      recordInterruption(error.state);
+    }
+    throw error;
   } finally {
     step.close();
   }
@@ -170,7 +165,18 @@ export async function runEpochs<T extends string>(
       seconds: (performance.now() - started) / 1000,
       history,
     });
-  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+  const interrupt = listenForInterrupt();
+  let yielded = performance.now();
+  try {
+    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+      await runEpoch(epoch);
+    }
+  } finally {
+    interrupt.close();
+  }
+  return { history, seconds };
+
+  async function runEpoch(epoch: number): Promise<void> {
     // Per-step terms stay on the device until the next report.
     const pending: tf.Tensor1D[] = [];
     const sums = terms.map(() => 0);
@@ -199,6 +205,16 @@ export async function runEpochs<T extends string>(
         });
       }
       pending.push(values);
+      // A step's awaits resolve at once on wasm, so give the event loop a turn now and then:
+      // that is when a SIGINT (and a worker's message) is heard.
+      if (performance.now() - yielded > YIELD_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        yielded = performance.now();
+      }
+      if (interrupt.requested) {
+        await flush();
+        throw new TrainingInterrupted({ epoch, step: at, history: [...history] }, config.epochs);
+      }
       if (at % options.progressEvery === 0 && at < steps) {
         await flush();
         await progress(epoch, at, sums[0] / seen);
@@ -214,8 +230,10 @@ export async function runEpochs<T extends string>(
     await options.onEpoch?.(history[history.length - 1]);
     await progress(epoch, steps, sums[0] / seen);
   }
-  return { history, seconds };
 }
+
+/** Longest stretch of training (ms) without a turn of the event loop. */
+const YIELD_MS = 100;
 
 /** The terms of the last step whose terms were all finite. */
 interface LastFinite {
@@ -276,72 +294,4 @@ async function readPending(
     values.push(row);
   }
   return values;
-}
-
-/** Options of {@linkcode evaluate}: the config's loss settings. */
-export interface EvaluateOptions
-  extends Pick<TrainConfig, "likelihood" | "scale" | "beta" | "seed"> {
-  /** Images per evaluated batch (each batch draws its own noise); default 500. */
-  evaluationBatch?: number;
-}
-
-/**
- * Mean loss, reconstruction and KL per image over a split, one reparameterised sample per image;
- * the sampling noise comes from `config.seed`.
- * @example
- * ```ts
- * const { loss } = evaluate(model, data.test, TRAIN_DEFAULTS); // the test negative ELBO
- * ```
- */
-export function evaluate(
-  model: Model,
-  data: Dataset,
-  config: EvaluateOptions,
-): Record<ElboTerm, number> {
-  const batchSize = positiveInteger("evaluationBatch", config.evaluationBatch ?? 500);
-  validateDataset("data", data, { unitRange: (config.likelihood ?? "bernoulli") === "bernoulli" });
-  const sums = tf.tidy(() => {
-    let total = tf.zeros([3]);
-    let index = 0;
-    for (const batch of batches(data, batchSize, { shuffle: false })) {
-      const x = tf.tensor2d(batch.images, [batch.size, batch.images.length / batch.size]);
-      const seed = stepSeed(config.seed, {
-        epoch: 0,
-        step: index++,
-        purpose: SEED_PURPOSE.evaluation,
-      });
-      const terms = elboTerms(model, x, { ...config, seed });
-      total = tf.add(
-        total,
-        tf.stack([tf.sum(terms.loss), tf.sum(terms.reconstruction), tf.sum(terms.kl)]),
-      );
-    }
-    return total;
-  });
-  const [loss, reconstruction, kl] = Array.from(sums.dataSync()).map((s) => s / data.size);
-  sums.dispose();
-  return { loss, reconstruction, kl };
-}
-
-/**
- * How many latent units a VAE with an N(0, I) prior uses on `data`: each unit's mean KL to N(0, 1)
- * against {@linkcode COLLAPSE_NATS}. Empty for an autoencoder or another prior (whose KL does not
- * split by unit).
- */
-export function latentUse(model: Model, data: Dataset): LatentUse {
-  if (model.config.kind !== "vae" || model.prior !== STANDARD_NORMAL) return {};
-  const sums = tf.tidy(() => {
-    let total = tf.zeros([model.config.latentSize]);
-    for (const batch of batches(data, 1000, { shuffle: false })) {
-      const { mean, logVar } = model.encode(tf.tensor2d(batch.images, [batch.size, IMAGE_SIZE]));
-      // KL(N(m, e^lv) || N(0, 1)) = -1/2 (1 + lv - m^2 - e^lv), per unit.
-      const kl = tf.mul(tf.sub(tf.add(tf.square(mean), tf.exp(logVar!)), tf.add(logVar!, 1)), 0.5);
-      total = tf.add(total, tf.sum(kl, 0));
-    }
-    return total;
-  });
-  const perUnit = sums.dataSync();
-  sums.dispose();
-  const unitsInUse = perUnit.filter((kl) => kl / data.size >= COLLAPSE_NATS).length;
-  return { unitsInUse, collapsed: unitsInUse === 0 };
 }

@@ -5,7 +5,9 @@
  * @module
  */
 export * from "./config.ts";
+export * from "./evaluate.ts";
 export * from "./grid.ts";
+export * from "./interrupt.ts";
 export * from "./loop.ts";
 export * from "./optimizer.ts";
 export * from "./parallel.ts";
