@@ -62,6 +62,30 @@ Deno.test("aggregatePosteriorCodes() of an autoencoder draws among its codes", (
   disposeModel(model);
 });
 
+Deno.test("aggregatePosteriorCodes() of a VAE draws from each picked image's Gaussian", () => {
+  // Two images: q(z | x1) = N((-10, 0), diag(4, 0.25)), q(z | x2) = N((10, 0), diag(4, 0.25)).
+  const codes = {
+    mean: Float32Array.of(-10, 0, 10, 0),
+    logVar: Float32Array.of(Math.log(4), Math.log(0.25), Math.log(4), Math.log(0.25)),
+    latentSize: 2,
+    size: 2,
+  };
+  const n = 20000;
+  const drawn = aggregatePosteriorCodes(codes, { n, seed: 5 });
+  // Each draw belongs to the image on its side of 0: its distance to that mean has sd 2 and 0.5.
+  const deviations = [0, 1].map((j) =>
+    Array.from(
+      { length: n },
+      (_, s) => drawn[2 * s + j] - (j === 0 ? Math.sign(drawn[2 * s]) * 10 : 0),
+    )
+  );
+  const sd = (v: number[]) => Math.sqrt(v.reduce((a, x) => a + x * x, 0) / v.length);
+  assertAlmostEquals(sd(deviations[0]), 2, 0.04); // standard error about 0.01
+  assertAlmostEquals(sd(deviations[1]), 0.5, 0.01);
+  const left = Array.from({ length: n }, (_, s) => drawn[2 * s] < 0).filter(Boolean).length;
+  assertAlmostEquals(left / n, 0.5, 0.02);
+});
+
 Deno.test("interpolateCodes() starts at a, ends at b, and is linear", () => {
   const path = interpolateCodes([0, 2], [4, -2], { steps: 5 });
   assertEquals(Array.from(path), [0, 2, 1, 1, 2, 0, 3, -1, 4, -2]);
@@ -74,12 +98,16 @@ Deno.test("interpolateCodes() starts at a, ends at b, and is linear", () => {
 });
 
 Deno.test("activeUnits() counts the dimensions whose mean varies across the data", () => {
-  // Dimension 0 varies (variance 1), dimension 1 barely (variance 1e-4).
-  const mean = new Float32Array([1, 0.01, -1, -0.01, 1, 0.01, -1, -0.01]);
-  const { count, variances } = activeUnits({ mean, latentSize: 2, size: 4 });
-  assertEquals(count, 1);
+  // Variances 1, 0.0121 and 1e-4 across four codes: two units above 0.01, one below, so a flipped
+  // comparison (1 unit) or a threshold on the std (3 units) changes the count.
+  const rows = [[1, 0.11, 0.01], [-1, -0.11, -0.01], [1, 0.11, 0.01], [-1, -0.11, -0.01]];
+  const mean = new Float32Array(rows.flat());
+  const { count, variances } = activeUnits({ mean, latentSize: 3, size: 4 });
+  assertEquals(count, 2);
   assertAlmostEquals(variances[0], 1, 1e-6);
-  assertAlmostEquals(variances[1], 1e-4, 1e-8);
+  assertAlmostEquals(variances[1], 0.0121, 1e-7);
+  assertAlmostEquals(variances[2], 1e-4, 1e-8);
+  assertEquals(activeUnits({ mean, latentSize: 3, size: 4 }, 0.02).count, 1);
 });
 
 Deno.test("reconstructionError() of an autoencoder equals evaluate()'s reconstruction term", () => {
@@ -89,12 +117,17 @@ Deno.test("reconstructionError() of an autoencoder equals evaluate()'s reconstru
   disposeModel(model);
 });
 
-Deno.test("iwaeEstimate() gives a finite mean and standard error per image, rising with k", () => {
+Deno.test("iwaeEstimate() gives the mean and standard error of its per-image values, rising with k", () => {
   const model = buildModel({ ...VAE_DEFAULTS, hiddenSize: 16, latentSize: 2 });
   const l1 = iwaeEstimate(model, data, { k: 1, seed: 1, limit: 20 });
   const l50 = iwaeEstimate(model, data, { k: 50, seed: 1, limit: 20 });
   assertEquals(l1.values.length, 20);
-  assert(Number.isFinite(l1.stdError) && l1.stdError > 0);
+  // The mean and the standard error are those of the per-image values.
+  const values = Array.from(l1.values);
+  const m = values.reduce((a, b) => a + b, 0) / 20;
+  const sd = Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / 19);
+  assertAlmostEquals(l1.mean, m, 1e-9 * Math.abs(m));
+  assertAlmostEquals(l1.stdError, sd / Math.sqrt(20), 1e-9 * sd);
   assert(l50.mean > l1.mean, `L_50 ${l50.mean} <= L_1 ${l1.mean}`);
   disposeModel(model);
 });

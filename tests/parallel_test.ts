@@ -86,7 +86,8 @@ Deno.test("two threads keep equal weights and track the one-thread run", async (
     const ours = getWeights(model).flatMap((w) => Array.from(w));
     const theirs = getWeights(one.model).flatMap((w) => Array.from(w));
     const worst = Math.max(...ours.map((w, i) => Math.abs(w - theirs[i])));
-    assert(worst < 1e-5, `weights differ from the one-thread run by up to ${worst}`);
+    // They differ by float32 rounding of the shard average: about 3e-8 here.
+    assert(worst < 1e-6, `weights differ from the one-thread run by up to ${worst}`);
   } finally {
     trainer.close();
     disposeModel(model);
@@ -109,7 +110,7 @@ Deno.test("train() with two threads learns and reports the same terms as one", a
   for (let i = 0; i < one.length; i++) {
     assertEquals(two[i].step, one[i].step);
     assert(
-      Math.abs(two[i].loss - one[i].loss) < 1e-4 * one[i].loss,
+      Math.abs(two[i].loss - one[i].loss) < 1e-6 * one[i].loss, // measured: up to 3e-8
       `${two[i].loss} vs ${one[i].loss}`,
     );
   }

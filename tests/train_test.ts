@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   assert,
+  assertAlmostEquals,
   assertEquals,
   assertRejects,
   assertStringIncludes,
@@ -10,7 +11,9 @@ import {
   buildModel,
   capacityAt,
   clipScale,
+  denoisingInput,
   disposeModel,
+  elboTerms,
   evaluate,
   getWeights,
   gradientNorm,
@@ -87,6 +90,30 @@ Deno.test("evaluate() of the trained model reproduces its last test record", asy
   disposeModel(result.model);
 });
 
+Deno.test("evaluate() is a mean per image, whatever the evaluation batch", () => {
+  // The AE's loss and the VAE's KL draw no noise: a per-image mean cannot depend on the batches.
+  const x = tf.tensor2d(data.test.images, [data.test.size, 784]);
+  for (const kind of ["ae", "vae"] as const) {
+    const model = buildModel({ ...SMALL, kind });
+    const terms = elboTerms(model, x, { seed: 1 });
+    const direct = (t: tf.Tensor1D) => tf.mean(t).dataSync()[0];
+    const expected = kind === "ae" ? direct(terms.loss) : direct(terms.kl);
+    for (const evaluationBatch of [7, 20, 64, 500]) {
+      const got = evaluate(model, data.test, { ...SMALL, evaluationBatch });
+      const value = kind === "ae" ? got.loss : got.kl;
+      assertAlmostEquals(
+        value,
+        expected,
+        1e-4 * expected,
+        `${kind}, batches of ${evaluationBatch}`,
+      );
+    }
+    tf.dispose(terms as unknown as tf.TensorContainer);
+    disposeModel(model);
+  }
+  x.dispose();
+});
+
 Deno.test("train() stops on a non-finite gradient with the epoch, the step and the last finite terms", async () => {
   for (const workers of [1, 2] as const) {
     // A step size of 1e10 sends the weights to ~1e10 after one step: the next gradient is NaN.
@@ -103,30 +130,37 @@ Deno.test("train() stops on a non-finite gradient with the epoch, the step and t
 });
 
 Deno.test("runEpochs() stops on a non-finite term with where it happened and the last finite terms", async () => {
-  // A step whose terms turn NaN at epoch 2, step 3: the loop reads them in groups of 2 steps.
-  let calls = 0;
-  const step: Step<"loss" | "extra"> = {
-    terms: ["loss", "extra"],
-    run: (_batch, { epoch, step }) => {
-      calls += 1;
-      const bad = epoch === 2 && step === 3;
-      return Promise.resolve(tf.tensor1d([bad ? NaN : 10 * epoch + step, -step]));
-    },
-    close: () => {},
-  };
-  await assertRejects(
-    () =>
-      runEpochs(step, { train: syntheticDigits(160, 4) }, {
-        config: { epochs: 3, batchSize: 32, seed: 0 },
-        started: performance.now(),
-        progressEvery: 2,
-      }),
-    Error,
-    "training diverged: non-finite loss NaN at epoch 2, step 3; " +
-      "the last finite terms (epoch 2, step 2): loss 22.0000, extra -2.00000",
-  );
-  // Terms are read every 2 steps: step 3's NaN is found with step 4's terms, before step 5.
-  assertEquals(calls, 5 + 4);
+  // A step whose terms turn bad at epoch 2, step 3 (the loss NaN, or the other term infinite):
+  // the loop reads them in groups of 2 steps.
+  const cases: [number, number, string][] = [
+    [NaN, -3, "non-finite loss NaN"],
+    [23, Infinity, "non-finite extra Infinity"],
+  ];
+  for (const [loss, extra, what] of cases) {
+    let calls = 0;
+    const step: Step<"loss" | "extra"> = {
+      terms: ["loss", "extra"],
+      run: (_batch, { epoch, step }) => {
+        calls += 1;
+        const bad = epoch === 2 && step === 3;
+        return Promise.resolve(tf.tensor1d(bad ? [loss, extra] : [10 * epoch + step, -step]));
+      },
+      close: () => {},
+    };
+    await assertRejects(
+      () =>
+        runEpochs(step, { train: syntheticDigits(160, 4) }, {
+          config: { epochs: 3, batchSize: 32, seed: 0 },
+          started: performance.now(),
+          progressEvery: 2,
+        }),
+      Error,
+      `training diverged: ${what} at epoch 2, step 3; ` +
+        "the last finite terms (epoch 2, step 2): loss 22.0000, extra -2.00000",
+    );
+    // Terms are read every 2 steps: step 3's are checked with step 4's, before step 5.
+    assertEquals(calls, 5 + 4);
+  }
 });
 
 Deno.test("clipNorm scales each step's gradient down to that norm, on one thread and on two", async () => {
@@ -298,3 +332,27 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
 }
+
+Deno.test("denoisingInput() adds the noise, clips to [0, 1], and cuts a shard from the whole batch's draw", () => {
+  const x = tf.fill([6, 784], 0.5) as tf.Tensor2D;
+  const values = (t: tf.Tensor) => {
+    const v = t.dataSync();
+    t.dispose();
+    return v;
+  };
+  const loud = values(denoisingInput(x, { noise: 10, seed: 3 }));
+  // Noise of std 10 around 0.5: P(x + noise > 1) = P(x + noise < 0) = 0.48, the rest in between.
+  assert(loud.every((v) => v >= 0 && v <= 1), "outside [0, 1]");
+  assertAlmostEquals(loud.filter((v) => v === 1).length / loud.length, 0.48, 0.03);
+  assertAlmostEquals(loud.filter((v) => v === 0).length / loud.length, 0.48, 0.03);
+  const quiet = values(denoisingInput(x, { noise: 0.01, seed: 3 }));
+  assert(quiet.every((v) => Math.abs(v - 0.5) < 0.06) && quiet.some((v) => v !== 0.5));
+  // Rows 2-4 of a 6-row batch drawn as a shard are those rows of the whole batch.
+  const whole = values(denoisingInput(x, { noise: 0.3, seed: 4 }));
+  const rows = tf.fill([3, 784], 0.5) as tf.Tensor2D;
+  const shard = values(
+    denoisingInput(rows, { noise: 0.3, seed: 4, shard: { offset: 2, total: 6 } }),
+  );
+  assertEquals(Array.from(shard), Array.from(whole.subarray(2 * 784, 5 * 784)));
+  tf.dispose([x, rows]);
+});

@@ -90,6 +90,22 @@ export function epochBatches(
   return batches(train, batchSize, { seed, epoch });
 }
 
+/**
+ * A denoising autoencoder's input: x plus Gaussian noise of std `noise`, clipped to [0, 1]. The
+ * noise is drawn for the whole batch from `seed` and cut to the rows of `shard`, as in
+ * `shardNormal`.
+ */
+export function denoisingInput(
+  x: tf.Tensor2D,
+  { noise, seed, shard }: { noise: number; seed: number; shard?: BatchRows },
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [rows, columns] = x.shape;
+    const eps = shardNormal({ rows, columns, seed, shard, std: noise });
+    return tf.clipByValue(tf.add(x, eps), 0, 1) as tf.Tensor2D;
+  });
+}
+
 /** Gradients (one tensor per variable name) and the mean [loss, reconstruction, kl]. */
 export interface ShardGradients {
   grads: tf.NamedTensorMap;
@@ -120,17 +136,10 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
     to - from,
     IMAGE_SIZE,
   ]);
-  // A denoising AE's input: x plus clipped Gaussian noise.
-  const input = config.noise === 0 ? undefined : tf.tidy(() => {
-    const seed = stepSeed(config.seed, { ...position, purpose: SEED_PURPOSE.inputNoise });
-    const noise = shardNormal({
-      rows: to - from,
-      columns: IMAGE_SIZE,
-      seed,
-      shard,
-      std: config.noise,
-    });
-    return tf.clipByValue(tf.add(x, noise), 0, 1) as tf.Tensor2D;
+  const input = config.noise === 0 ? undefined : denoisingInput(x, {
+    noise: config.noise,
+    seed: stepSeed(config.seed, { ...position, purpose: SEED_PURPOSE.inputNoise }),
+    shard,
   });
   let means: tf.Tensor1D | undefined;
   const { value, grads } = tf.variableGrads(() => {

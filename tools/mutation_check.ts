@@ -1,0 +1,364 @@
+/**
+ * Do the tests fail when a formula is wrong? Each mutation below is a plausible bug (a dropped
+ * factor, a flipped comparison, a seed that ignores the epoch, a hash that ignores a split),
+ * applied to a copy of the repository; the tests are run on the copy, and a mutation the whole
+ * suite lets pass is reported as a survivor.
+ *
+ *   deno run -A tools/mutation_check.ts            # every mutation (about 40 s each)
+ *   deno run -A tools/mutation_check.ts adam kl    # those whose name contains a word
+ *
+ * The tests that need Jupyter are left out (they check the runner, not formulas). Exit status 1
+ * when a mutation survives.
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A bug: in `file`, the one occurrence of `from` becomes `to`. */
+interface Mutation {
+  name: string;
+  file: string;
+  from: string;
+  to: string;
+}
+
+export const MUTATIONS: Mutation[] = [
+  // The mathematics of the model.
+  {
+    name: "kl: drop the 1/2",
+    file: "lib/model/gaussian.ts",
+    from: "tf.mul(tf.sum(terms, 1), -0.5)",
+    to: "tf.mul(tf.sum(terms, 1), -1)",
+  },
+  {
+    name: "kl: + mean^2",
+    file: "lib/model/gaussian.ts",
+    from: "tf.sub(tf.sub(tf.add(logVar, 1), tf.square(mean)), tf.exp(logVar))",
+    to: "tf.sub(tf.add(tf.add(logVar, 1), tf.square(mean)), tf.exp(logVar))",
+  },
+  {
+    name: "reparameterize: exp(logVar) for the std",
+    file: "lib/model/gaussian.ts",
+    from: "tf.exp(tf.mul(logVar, 0.5))",
+    to: "tf.exp(logVar)",
+  },
+  {
+    name: "log density: drop log var",
+    file: "lib/model/gaussian.ts",
+    from: "tf.sum(tf.add(scaled, logVar), 1)",
+    to: "tf.sum(scaled, 1)",
+  },
+  {
+    name: "standard normal: drop the constant",
+    file: "lib/model/gaussian.ts",
+    from: "z.shape[1] * HALF_LOG_TWO_PI) as tf.Tensor1D",
+    to: "0) as tf.Tensor1D",
+  },
+  {
+    name: "bernoulli: wrong gradient sign",
+    file: "lib/model/losses.ts",
+    from: "tf.mul(tf.sub(x, tf.sigmoid(saved))",
+    to: "tf.mul(tf.sub(tf.sigmoid(saved), x)",
+  },
+  {
+    name: "gaussian likelihood: drop log scale",
+    file: "lib/model/losses.ts",
+    from: "dim * (Math.log(scale) + HALF_LOG_TWO_PI)",
+    to: "dim * HALF_LOG_TWO_PI",
+  },
+  {
+    name: "laplace: log scale for log 2 scale",
+    file: "lib/model/losses.ts",
+    from: "dim * Math.log(2 * scale)",
+    to: "dim * Math.log(scale)",
+  },
+  // Statistics and estimators.
+  {
+    name: "logMeanExp: log sum",
+    file: "lib/base/stats.ts",
+    from: "return max + Math.log(sum / values.length);",
+    to: "return max + Math.log(sum);",
+  },
+  {
+    name: "stdError: n for n - 1",
+    file: "lib/base/stats.ts",
+    from: "Math.sqrt(ss / (n - 1) / n)",
+    to: "Math.sqrt(ss / n / n)",
+  },
+  {
+    name: "importance weight: forget log q",
+    file: "lib/measure/importance.ts",
+    from: "tf.sub(model.prior.logDensity(z), gaussianLogDensity(z, m, lv))",
+    to: "model.prior.logDensity(z)",
+  },
+  {
+    name: "L_k: average over one group",
+    file: "lib/measure/importance.ts",
+    from: "bounds[c][start + i] = sum / groups;",
+    to: "bounds[c][start + i] = sum;",
+  },
+  {
+    name: "unitKl: drop exp",
+    file: "lib/measure/latent.ts",
+    from: "m * m - Math.exp(lv)",
+    to: "m * m - lv",
+  },
+  {
+    name: "interpolation: miss the far end",
+    file: "lib/measure/metrics.ts",
+    from: "const t = s / (steps - 1);",
+    to: "const t = s / steps;",
+  },
+  {
+    name: "active units: flipped threshold",
+    file: "lib/measure/metrics.ts",
+    from: "variances.filter((v) => v > threshold)",
+    to: "variances.filter((v) => v < threshold)",
+  },
+  // Training.
+  {
+    name: "adam: no bias correction of m",
+    file: "lib/train/optimizer.ts",
+    from: "this.learningRate / (1 - beta1 ** t)",
+    to: "this.learningRate",
+  },
+  {
+    name: "adam: v without its correction",
+    file: "lib/train/optimizer.ts",
+    from: "Math.sqrt(vi) * root + epsilon",
+    to: "Math.sqrt(vi) + epsilon",
+  },
+  {
+    name: "two threads: shard weights swapped",
+    file: "lib/train/shared_step.ts",
+    from: "out[i] = a * g0[j] + b * g1[j]",
+    to: "out[i] = b * g0[j] + a * g1[j]",
+  },
+  {
+    name: "clipping: flipped comparison",
+    file: "lib/train/optimizer.ts",
+    from: "norm <= clipNorm ? 1",
+    to: "norm >= clipNorm ? 1",
+  },
+  {
+    name: "capacity: off by an epoch",
+    file: "lib/train/step.ts",
+    from: "(epoch - 1 + step / steps) / config.epochs",
+    to: "(epoch + step / steps) / config.epochs",
+  },
+  {
+    name: "step seed ignores the epoch",
+    file: "lib/train/step.ts",
+    from: "return mixSeeds(seed, epoch, step, purpose);",
+    to: "return mixSeeds(seed, step, purpose);",
+  },
+  {
+    name: "batch order ignores the epoch",
+    file: "lib/data/dataset.ts",
+    from: "rng(mixSeeds(options.seed ?? 0, options.epoch ?? 0))",
+    to: "rng(mixSeeds(options.seed ?? 0, 0))",
+  },
+  {
+    name: "evaluate: per batch, not per image",
+    file: "lib/train/evaluate.ts",
+    from: ".map((s) => s / data.size)",
+    to: ".map((s) => s / Math.ceil(data.size / batchSize))",
+  },
+  {
+    name: "collapse: flipped threshold",
+    file: "lib/train/evaluate.ts",
+    from: "kl / data.size >= COLLAPSE_NATS",
+    to: "kl / data.size < COLLAPSE_NATS",
+  },
+  {
+    name: "divergence: Infinity passes",
+    file: "lib/train/loop.ts",
+    from: "row.findIndex((v) => !Number.isFinite(v))",
+    to: "row.findIndex((v) => Number.isNaN(v))",
+  },
+  {
+    name: "seed 0 unseeded again",
+    file: "lib/base/random.ts",
+    from: 'return seed === 0 ? "0" as unknown as number : seed;',
+    to: "return seed;",
+  },
+  {
+    name: "mixSeeds: order ignored",
+    file: "lib/base/random.ts",
+    from: "hash = mix32(hash ^ fold(part));",
+    to: "hash = hash ^ mix32(fold(part));",
+  },
+  {
+    name: "aggregate posterior: variance for std",
+    file: "lib/measure/metrics.ts",
+    from: "Math.exp(0.5 * codes.logVar[i * L + j])",
+    to: "Math.exp(codes.logVar[i * L + j])",
+  },
+  {
+    name: "code spread: mean for rms",
+    file: "lib/measure/metrics.ts",
+    from: "center: rms(means.map((m) => m * m))",
+    to: "center: rms(means)",
+  },
+  {
+    name: "reconstruction error: decode a sample",
+    file: "lib/measure/metrics.ts",
+    from: "model.decode(model.encode(x).mean), options",
+    to: "model.decode(tf.add(model.encode(x).mean, 0.5)), options",
+  },
+  {
+    name: "decodeCodes: logits for pixels",
+    file: "lib/measure/metrics.ts",
+    from: "tf.tidy(() => tf.sigmoid(model.decode(",
+    to: "tf.tidy(() => (model.decode(",
+  },
+  {
+    name: "latent grid: quantiles off the centre",
+    file: "lib/measure/latent.ts",
+    from: "normalQuantile((i + 0.5) / side)",
+    to: "normalQuantile((i + 1) / (side + 2))",
+  },
+  {
+    name: "capacity: no absolute value",
+    file: "lib/train/step.ts",
+    from: "tf.abs(tf.sub(terms.kl, capacityAt(config, position)))",
+    to: "tf.sub(terms.kl, capacityAt(config, position))",
+  },
+  {
+    name: "denoising: noise not clipped",
+    file: "lib/train/step.ts",
+    from: "tf.clipByValue(tf.add(x, eps), 0, 1) as tf.Tensor2D",
+    to: "tf.add(x, eps) as tf.Tensor2D",
+  },
+  {
+    name: "shard noise: the wrong rows",
+    file: "lib/model/gaussian.ts",
+    from: "tf.slice(whole, [shard.offset, 0]",
+    to: "tf.slice(whole, [0, 0]",
+  },
+  {
+    name: "beta-ELBO: beta squared",
+    file: "lib/model/losses.ts",
+    from: "tf.mul(kl, beta)",
+    to: "tf.mul(kl, beta * beta)",
+  },
+  {
+    name: "subset: labels of the wrong example",
+    file: "lib/data/dataset.ts",
+    from: "labels[i] = data.labels[j];",
+    to: "labels[i] = data.labels[i];",
+  },
+  {
+    name: "progress: ETA from the time left",
+    file: "lib/viz/progress.ts",
+    from: "event.seconds * (1 - progress) / progress",
+    to: "event.seconds * progress / (1 - progress)",
+  },
+  // Data and the run cache.
+  {
+    name: "run hash ignores the data",
+    file: "lib/train/runs.ts",
+    from: "JSON.stringify({ config: sortedConfig(config), data })",
+    to: "JSON.stringify({ config: sortedConfig(config) })",
+  },
+  {
+    name: "data description ignores the test split",
+    file: "lib/train/runs.ts",
+    from: "for (const images of [data.train.images, data.test.images])",
+    to: "for (const images of [data.train.images])",
+  },
+  {
+    name: "cache: checksum not compared",
+    file: "lib/train/run_folder.ts",
+    from: "if (actual !== expected) {",
+    to: "if (actual === undefined) {",
+  },
+  {
+    name: "idx: label count not checked",
+    file: "lib/data/mnist.ts",
+    from: "if (labels.dims[0] !== n) {",
+    to: "if (labels.dims[0] > n) {",
+  },
+  {
+    name: "pixels: 1 rejected",
+    file: "lib/data/dataset.ts",
+    from: "!(p >= low && p <= high)",
+    to: "!(p >= low && p < high)",
+  },
+  {
+    name: "linear-Gaussian posterior: drop W^T",
+    file: "lib/linear_gaussian/exact.ts",
+    from: "cholSolve(L, matTVec(W, residual, r), r)",
+    to: "cholSolve(L, residual.slice(0, r.length), r)",
+  },
+];
+
+async function run(args: string[], cwd: string): Promise<{ ok: boolean; output: string }> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+  return { ok: result.success, output: text };
+}
+
+async function main(words: string[]): Promise<number> {
+  const chosen = MUTATIONS.filter((m) =>
+    words.length === 0 || words.some((w) => m.name.includes(w))
+  );
+  const copy = await Deno.makeTempDir({ prefix: "vaelab-mutants-" });
+  for (
+    const entry of ["lib", "tests", "tools", "notebooks", "deno.json", "deno.lock", "README.md"]
+  ) {
+    await new Deno.Command("cp", { args: ["-r", join(ROOT, entry), copy] }).output();
+  }
+  await Deno.symlink(join(ROOT, "node_modules"), join(copy, "node_modules"));
+  const tests = [...Deno.readDirSync(join(ROOT, "tests"))]
+    .map((e) => e.name)
+    .filter((n) => n.endsWith("_test.ts") && n !== "runner_faults_test.ts")
+    .sort()
+    .map((n) => `tests/${n}`);
+  const base = await run(["test", "-A", "--no-check", ...tests], copy);
+  if (!base.ok) {
+    console.error(`the unmutated tests fail:\n${base.output.slice(-3000)}`);
+    return 1;
+  }
+  const survivors: string[] = [];
+  for (const [i, m] of chosen.entries()) {
+    const path = join(copy, m.file);
+    const source = await Deno.readTextFile(path);
+    if (source.split(m.from).length !== 2) {
+      console.error(`${m.name}: "${m.from}" must occur exactly once in ${m.file}`);
+      return 1;
+    }
+    await Deno.writeTextFile(path, source.replace(m.from, m.to));
+    const started = performance.now();
+    const result = await run(["test", "-A", "--no-check", ...tests], copy);
+    await Deno.writeTextFile(path, source);
+    const seconds = ((performance.now() - started) / 1000).toFixed(0);
+    const failed = [...result.output.matchAll(/^(.+?) => \.\/tests\/\S+$/gm)].map((x) => x[1]);
+    const unique = [...new Set(failed)];
+    const verdict = result.ok
+      ? "SURVIVED"
+      : `killed by ${unique.length} test(s): ${unique[0] ?? "(a crash)"}`.slice(0, 150);
+    console.log(
+      `${String(i + 1).padStart(2)}/${chosen.length} ${m.name.padEnd(42)} ${
+        seconds.padStart(3)
+      } s  ${verdict}`,
+    );
+    if (result.ok) survivors.push(m.name);
+  }
+  await Deno.remove(copy, { recursive: true });
+  console.log(
+    `mutations: ${chosen.length - survivors.length} of ${chosen.length} killed` +
+      (survivors.length ? `; survived: ${survivors.join("; ")}` : ""),
+  );
+  return survivors.length ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
