@@ -148,17 +148,19 @@ km, kc = start_new_kernel(kernel_name="deno", cwd=root)
 result = {}
 
 def run(code, timeout=120):
+    """Execute code; its reply and its result's text. Deno's kernel may publish the result after
+    its idle status, so read until the result comes (or 10 s of nothing)."""
     msg_id = kc.execute(code)
     reply = kc.get_shell_msg(timeout=timeout)
     value = None
-    while True:
-        msg = kc.get_iopub_msg(timeout=10)
-        if msg["parent_header"].get("msg_id") != msg_id:
+    deadline = time.monotonic() + 10
+    while value is None and time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=1)
+        except Exception:
             continue
-        if msg["msg_type"] == "execute_result":
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_result":
             value = msg["content"]["data"]["text/plain"]
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
     return reply["content"], value
 
 try:
