@@ -155,7 +155,7 @@ export function sortedConfig(config: TrainConfig): Record<string, unknown> {
  */
 export async function saveFolder(
   folder: string,
-  manifest: Manifest,
+  manifest: Omit<Manifest, "checksums">,
   { model, snapshots }: { model: Model; snapshots: Float32Array[] },
 ): Promise<void> {
   const parent = folder.slice(0, folder.lastIndexOf("/"));
@@ -171,13 +171,16 @@ export async function saveFolder(
   }
   const pixels = concatArrays(snapshots);
   const pixelBytes = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
-  manifest.checksums = {
+  const checksums = {
     "weights.bin": await sha256(bytes),
     "snapshots.bin": await sha256(pixelBytes),
   };
   await Deno.writeFile(`${temporary}/weights.bin`, bytes);
   await Deno.writeFile(`${temporary}/snapshots.bin`, pixelBytes);
-  await Deno.writeTextFile(`${temporary}/run.json`, JSON.stringify(manifest, null, 1));
+  const { format, ...rest } = manifest;
+  // The format and the checksums first, where a reader looks.
+  const text = JSON.stringify({ format, checksums, ...rest }, null, 1);
+  await Deno.writeTextFile(`${temporary}/run.json`, text);
   // An older folder of this run is moved aside (a rename, so a reader sees it whole or not at
   // all), then ours takes its place.
   const aside = `${parent}/.partial-${crypto.randomUUID()}`;

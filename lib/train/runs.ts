@@ -147,7 +147,6 @@ export async function runOrLoad(
   });
   await saveFolder(folder, {
     format: RUN_FORMAT,
-    checksums: { "weights.bin": "", "snapshots.bin": "" }, // filled in by saveFolder()
     config,
     data: description,
     history: result.history,
