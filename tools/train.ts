@@ -115,28 +115,6 @@ function numberFlag(name: string, value: string | undefined): number | undefined
   return parsed;
 }
 
-/** A numeric flag checked by `check` under the flag's own name, or `fallback` when absent. */
-function checked(
-  flags: Record<string, unknown>,
-  name: string,
-  check: (field: string, value: number) => number,
-  fallback: number,
-): number;
-function checked(
-  flags: Record<string, unknown>,
-  name: string,
-  check: (field: string, value: number) => number,
-): number | undefined;
-function checked(
-  flags: Record<string, unknown>,
-  name: string,
-  check: (field: string, value: number) => number,
-  fallback?: number,
-): number | undefined {
-  const value = numberFlag(name, flags[name] as string | undefined);
-  return value === undefined ? fallback : check(`--${name}`, value);
-}
-
 async function main(args: string[]): Promise<void> {
   const { values: flags } = parseArgs({ args: attachNegativeValues(args), options: OPTIONS });
   if (flags.help) {
@@ -145,23 +123,28 @@ async function main(args: string[]): Promise<void> {
   }
   // Every flag is checked, under its own name, before any work starts.
   const d = TRAIN_DEFAULTS;
+  // A numeric flag checked under its own name, or undefined when absent.
+  const checked = (name: string, check: (field: string, value: number) => number) => {
+    const value = numberFlag(name, flags[name as keyof typeof flags] as string | undefined);
+    return value === undefined ? undefined : check(`--${name}`, value);
+  };
   const word = <T extends string>(name: string, allowed: readonly T[], fallback: T): T =>
     oneOf(`--${name}`, (flags[name as keyof typeof flags] ?? fallback) as T, allowed);
-  const clipNorm = checked(flags, "clip-norm", positiveNumber);
+  const clipNorm = checked("clip-norm", positiveNumber);
   const config: TrainConfig = {
     ...d,
     kind: word<ModelKind>("model", ["ae", "vae"], d.kind),
     arch: word("arch", ["mlp", "conv"] as const, d.arch),
-    latentSize: checked(flags, "latent", positiveInteger, d.latentSize),
-    hiddenSize: checked(flags, "hidden", positiveInteger, d.hiddenSize),
-    beta: checked(flags, "beta", nonNegativeNumber, d.beta),
+    latentSize: checked("latent", positiveInteger) ?? d.latentSize,
+    hiddenSize: checked("hidden", positiveInteger) ?? d.hiddenSize,
+    beta: checked("beta", nonNegativeNumber) ?? d.beta,
     likelihood: word("likelihood", LIKELIHOODS, d.likelihood),
-    scale: checked(flags, "scale", positiveNumber, d.scale),
-    noise: checked(flags, "noise", nonNegativeNumber, d.noise),
-    epochs: checked(flags, "epochs", positiveInteger, d.epochs),
-    batchSize: checked(flags, "batch-size", positiveInteger, d.batchSize),
-    learningRate: checked(flags, "lr", positiveNumber, d.learningRate),
-    seed: checked(flags, "seed", integer, d.seed),
+    scale: checked("scale", positiveNumber) ?? d.scale,
+    noise: checked("noise", nonNegativeNumber) ?? d.noise,
+    epochs: checked("epochs", positiveInteger) ?? d.epochs,
+    batchSize: checked("batch-size", positiveInteger) ?? d.batchSize,
+    learningRate: checked("lr", positiveNumber) ?? d.learningRate,
+    seed: checked("seed", integer) ?? d.seed,
     ...(clipNorm === undefined ? {} : { clipNorm }),
   };
   validateTrainConfig(config);
@@ -173,10 +156,10 @@ async function main(args: string[]): Promise<void> {
     ["auto", "embedded", "full", "idx"],
     "auto",
   );
-  const trainSize = checked(flags, "train-size", positiveInteger);
-  const testSize = checked(flags, "test-size", positiveInteger);
-  const k = checked(flags, "iwae", positiveInteger);
-  const limit = checked(flags, "iwae-images", positiveInteger);
+  const trainSize = checked("train-size", positiveInteger);
+  const testSize = checked("test-size", positiveInteger);
+  const k = checked("iwae", positiveInteger);
+  const limit = checked("iwae-images", positiveInteger);
   if (limit !== undefined && k === undefined) {
     throw new RangeError("--iwae-images needs --iwae K");
   }
