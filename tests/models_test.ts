@@ -66,9 +66,9 @@ Deno.test("buildModel() names the bad field and value", () => {
   assertThrows(() => buildModel({ ...VAE_DEFAULTS, latentSize: 0 }), RangeError, "latentSize");
   assertThrows(() => buildModel({ ...VAE_DEFAULTS, hiddenSize: 2.5 }), RangeError, "2.5");
   assertThrows(
-    () => buildModel({ ...VAE_DEFAULTS, kind: "gan" as "ae" }),
+    () => buildModel({ ...VAE_DEFAULTS, kind: "flow" as "ae" }),
     RangeError,
-    'kind must be one of "ae", "vae"; got "gan"',
+    'kind must be one of "ae", "vae", "aae", "gan", "classifier"; got "flow"',
   );
   assertThrows(() => buildModel({ ...VAE_DEFAULTS, arch: "rnn" as "mlp" }), RangeError, "rnn");
 });

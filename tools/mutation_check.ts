@@ -293,6 +293,43 @@ export const MUTATIONS: Mutation[] = [
     from: "cholSolve(L, matTVec(W, residual, r), r)",
     to: "cholSolve(L, residual.slice(0, r.length), r)",
   },
+  // The adversarial models and the sample-quality score.
+  {
+    name: "frechet: drop the 2 of the cross term",
+    file: "lib/measure/quality.ts",
+    from: "distance - 2 * traceSqrtProduct",
+    to: "distance - traceSqrtProduct",
+  },
+  {
+    name: "classifier score: forget the marginal",
+    file: "lib/measure/quality.ts",
+    from: "kl += p * (Math.log(p) - Math.log(marginal[c]))",
+    to: "kl += p * Math.log(p)",
+  },
+  {
+    name: "mixture: ignore the weights",
+    file: "lib/model/prior.ts",
+    from: "tf.add(perComponent, tf.logSoftmax(logits))",
+    to: "perComponent",
+  },
+  {
+    name: "mixture: always the first component",
+    file: "lib/model/prior.ts",
+    from: "let u = random();",
+    to: "let u = 0 * random();",
+  },
+  {
+    name: "cross-entropy: + t l",
+    file: "lib/model/losses.ts",
+    from: "tf.sub(tf.softplus(logits), tf.mul(logits, target))",
+    to: "tf.add(tf.softplus(logits), tf.mul(logits, target))",
+  },
+  {
+    name: "non-saturating loss: softplus(l)",
+    file: "lib/model/losses.ts",
+    from: "tf.softplus(tf.neg(logits)) as tf.Tensor1D",
+    to: "tf.softplus(logits) as tf.Tensor1D",
+  },
 ];
 
 async function run(args: string[], cwd: string): Promise<{ ok: boolean; output: string }> {

@@ -1,11 +1,11 @@
 /**
- * Measures in image space: noisy copies of images, per-image squared error, and how close a
+ * Measures in image space: noisy and blurred copies of images, per-image squared error, and how close a
  * sample is to the nearest real digit.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { integer, nonNegativeNumber, normalSeed, readOnce } from "../base/mod.ts";
-import { type Dataset, IMAGE_SIZE } from "../data/mod.ts";
+import { type Dataset, IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
 
 /**
  * A copy of `data` with clipped Gaussian noise of std `noise` on every pixel (what a denoising AE sees).
@@ -29,6 +29,34 @@ export function noisyImages(
       0,
       1,
     );
+  }));
+  return { images, labels: data.labels.slice(), size: data.size };
+}
+
+/**
+ * A copy of `data` blurred by a Gaussian of std `sigma` pixels (a 7x7 kernel, normalised; the
+ * image is taken as 0 outside its border). `sigma` 0 copies the images.
+ * @example
+ * ```ts
+ * const blurred = blurredImages(data.test, { sigma: 1 });
+ * ```
+ */
+export function blurredImages(data: Dataset, { sigma }: { sigma: number }): Dataset {
+  nonNegativeNumber("sigma", sigma);
+  if (sigma === 0) {
+    return { images: data.images.slice(), labels: data.labels.slice(), size: data.size };
+  }
+  const radius = 3;
+  const taps = Array.from(
+    { length: 2 * radius + 1 },
+    (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)),
+  );
+  const total = taps.reduce((a, b) => a + b, 0);
+  const kernel = taps.flatMap((a) => taps.map((b) => (a * b) / (total * total)));
+  const images = readOnce(tf.tidy(() => {
+    const x = tf.tensor4d(data.images, [data.size, IMAGE_SIDE, IMAGE_SIDE, 1]);
+    const filter = tf.tensor4d(kernel, [2 * radius + 1, 2 * radius + 1, 1, 1]);
+    return tf.conv2d(x, filter, 1, "same");
   }));
   return { images, labels: data.labels.slice(), size: data.size };
 }

@@ -80,7 +80,11 @@ export interface ImportanceCurve {
   bounds: Float64Array[];
   /** E_q[log p(x,z) - log q(z|x)]: the ELBO with the KL sampled (the same as L_1). */
   elbo: Float64Array;
-  /** E_q[log p(x|z)] - KL(q(z|x) || p(z)), the KL in closed form: the ELBO as a VAE trains it. */
+  /**
+   * E_q[log p(x|z)] - KL(q(z|x) || p(z)), the KL in closed form: the ELBO as a VAE trains it. For
+   * a prior without a closed-form KL (a mixture), the KL is estimated from the same draws, so this
+   * equals `elbo`.
+   */
   analyticElbo: Float64Array;
 }
 
@@ -127,8 +131,12 @@ export function importanceCurve(
       tf.dispose([x, mean]);
       throw new TypeError("importanceCurve needs a VAE: the model's encoder gives no logVar");
     }
-    const kl = model.prior.kl(mean as tf.Tensor2D, logVar as tf.Tensor2D);
-    const klValues = kl.dataSync();
+    // The closed-form KL where the prior has one; else (a mixture) the Monte Carlo estimate
+    // -mean(log p(z) - log q(z|x)) over the same K draws, below.
+    const kl = model.prior.closedFormKl
+      ? model.prior.kl(mean as tf.Tensor2D, logVar as tf.Tensor2D)
+      : undefined;
+    const klValues = kl?.dataSync();
     const logLik = new Float32Array(g * K); // log p(x|z): [g, K]
     const logRatio = new Float32Array(g * K); // log p(z) - log q(z|x): [g, K]
     for (let first = 0; first < K; first += perChunk) {
@@ -152,13 +160,15 @@ export function importanceCurve(
     for (let i = 0; i < g; i++) {
       let sumW = 0;
       let sumLik = 0;
+      let sumRatio = 0;
       for (let t = 0; t < K; t++) {
         logW[t] = logLik[i * K + t] + logRatio[i * K + t];
         sumW += logW[t];
         sumLik += logLik[i * K + t];
+        sumRatio += logRatio[i * K + t];
       }
       elbo[start + i] = sumW / K;
-      analyticElbo[start + i] = sumLik / K - klValues[i];
+      analyticElbo[start + i] = sumLik / K - (klValues ? klValues[i] : -sumRatio / K);
       ks.forEach((k, c) => {
         const groups = Math.floor(K / k);
         let sum = 0;

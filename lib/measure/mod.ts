@@ -7,3 +7,4 @@ export * from "./images.ts";
 export * from "./importance.ts";
 export * from "./latent.ts";
 export * from "./metrics.ts";
+export * from "./quality.ts";

@@ -8,8 +8,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-/** Activations a layer may fuse. */
-export type Activation = "linear" | "relu";
+/** Activations a layer may fuse. `leakyRelu` is max(x, 0.2 x), the DCGAN discriminator's. */
+export type Activation = "linear" | "relu" | "leakyRelu";
+
+/** The slope of `leakyRelu` below 0 (DCGAN's 0.2). */
+export const LEAKY_SLOPE = 0.2;
 
 /** A forward value and the gradient of a scalar with respect to each input, given dy. */
 export interface CustomOpResult<T extends tf.Tensor> {
@@ -73,14 +76,25 @@ function denseForward(
   save: tf.GradSaveFunc,
   inputGradient: boolean,
 ): CustomOpResult<tf.Tensor2D> {
-  const y = tf.fused.matMul({ a: x, b: kernel, bias, activation }) as tf.Tensor2D;
+  const y = activation === "leakyRelu"
+    ? tf.fused.matMul({
+      a: x,
+      b: kernel,
+      bias,
+      activation: "leakyrelu",
+      leakyreluAlpha: LEAKY_SLOPE,
+    }) as tf.Tensor2D
+    : tf.fused.matMul({ a: x, b: kernel, bias, activation }) as tf.Tensor2D;
   save([x, kernel, y]);
   return {
     value: y,
     gradFunc: (dy, saved) => {
       const [sx, sk, sy] = saved as tf.Tensor2D[];
-      // The ReLU's gradient passes where its output is positive.
-      const dz = activation === "relu" ? tf.mul(dy, tf.step(sy)) as tf.Tensor2D : dy as tf.Tensor2D;
+      // The ReLU's gradient passes where its output is positive; the leaky one's is 0.2 elsewhere.
+      const dz = activation === "linear" ? dy as tf.Tensor2D : tf.mul(
+        dy,
+        activation === "relu" ? tf.step(sy) : tf.step(sy, LEAKY_SLOPE),
+      ) as tf.Tensor2D;
       const dKernel = tf.matMul(tf.transpose(sx), dz); // [in, out]
       const dBias = tf.sum(dz, 0); // [out]
       if (!inputGradient) return [dKernel, dBias];
@@ -106,7 +120,35 @@ export function conv2d(x: tf.Tensor4D, layer: ConvLayer): tf.Tensor4D {
     tf.conv2d(x, layer.filter as tf.Tensor4D, layer.stride, "same"),
     layer.bias,
   ) as tf.Tensor4D;
-  return layer.activation === "relu" ? tf.relu(y) : y;
+  return activate(y, layer.activation);
+}
+
+/** `activation` applied elementwise (autodiff's gradient). */
+export function activate<T extends tf.Tensor>(y: T, activation: Activation = "linear"): T {
+  if (activation === "relu") return tf.relu(y);
+  if (activation === "leakyRelu") return tf.leakyRelu(y, LEAKY_SLOPE);
+  return y;
+}
+
+/**
+ * Batch normalisation over every axis but the last (features or channels), with the statistics
+ * of this batch: gamma * (x - mean) / sqrt(var + 1e-5) + beta. x [B, ..., C], gamma, beta [C].
+ * A generator trained with it generates with it too, so decode codes in batches (of 16 or more),
+ * never one at a time.
+ */
+export function batchNorm<T extends tf.Tensor>(
+  x: T,
+  gamma: tf.Tensor1D | tf.Variable,
+  beta: tf.Tensor1D | tf.Variable,
+): T {
+  if (x.shape[0] < 2) {
+    throw new RangeError(`batch normalisation needs a batch of 2 or more; got ${x.shape[0]}`);
+  }
+  return tf.tidy(() => {
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const { mean, variance } = tf.moments(x, axes);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), gamma), beta);
+  }) as T;
 }
 
 /**
@@ -126,5 +168,5 @@ export function conv2dTranspose(x: tf.Tensor4D, layer: ConvLayer): tf.Tensor4D {
     tf.conv2dTranspose(x, filter as tf.Tensor4D, outShape, stride, "same"),
     layer.bias,
   ) as tf.Tensor4D;
-  return layer.activation === "relu" ? tf.relu(y) : y;
+  return activate(y, layer.activation);
 }

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { nonNegativeNumber, oneOf, positiveNumber } from "../base/mod.ts";
 import { type BatchRows, HALF_LOG_TWO_PI, reparameterize, shardNormal } from "./gaussian.ts";
 import { customOp } from "./layers.ts";
-import type { Model } from "./models.ts";
+import type { Model } from "./types.ts";
 
 /** How a pixel is modelled given the decoder's output. */
 export type Likelihood = "bernoulli" | "gaussian" | "laplace";
@@ -140,5 +140,46 @@ export function elboTerms(model: Model, x: tf.Tensor2D, options: ElboOptions = {
       ? reconstruction
       : tf.add(reconstruction, tf.mul(kl, beta)) as tf.Tensor1D;
     return { reconstruction, kl, loss };
+  });
+}
+
+/**
+ * Binary cross-entropy of a logit against a target probability t, per example:
+ * -t log sigmoid(l) - (1 - t) log(1 - sigmoid(l)) = softplus(l) - t l. logits [B] -> [B].
+ * A GAN's discriminator minimises it with t = 1 for real inputs (or 1 - smoothing) and t = 0 for
+ * generated ones.
+ */
+export function binaryCrossEntropy(logits: tf.Tensor1D, target: number): tf.Tensor1D {
+  return tf.tidy(() => tf.sub(tf.softplus(logits), tf.mul(logits, target)) as tf.Tensor1D);
+}
+
+/** How a GAN's generator is trained against its discriminator's logit l on generated images. */
+export type GeneratorLoss = "non-saturating" | "saturating";
+
+/** The generator losses, the default first. */
+export const GENERATOR_LOSSES: readonly GeneratorLoss[] = ["non-saturating", "saturating"];
+
+/**
+ * The generator's loss per example, from the discriminator's logits l on generated images:
+ * `saturating`, the min-max game's log(1 - D(G(z))) = -softplus(l), whose gradient vanishes when
+ * the discriminator rejects the samples (D(G(z)) near 0); `non-saturating`, -log D(G(z)) =
+ * softplus(-l), the same fixed point with a strong gradient exactly then. [B] -> [B].
+ */
+export function generatorLoss(logits: tf.Tensor1D, loss: GeneratorLoss): tf.Tensor1D {
+  return tf.tidy(() =>
+    loss === "saturating"
+      ? tf.neg(tf.softplus(logits)) as tf.Tensor1D
+      : tf.softplus(tf.neg(logits)) as tf.Tensor1D
+  );
+}
+
+/**
+ * -log softmax(logits)[label] per example: the classifier's cross-entropy. logits [B, C], labels
+ * [B] (integers) -> [B].
+ */
+export function classCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const picked = tf.sum(tf.mul(logits, tf.oneHot(tf.cast(labels, "int32"), logits.shape[1])), 1);
+    return tf.sub(tf.logSumExp(logits, 1), picked) as tf.Tensor1D;
   });
 }

@@ -4,8 +4,12 @@
  * the per-example losses. It imports `base` and `data`.
  * @module
  */
+export * from "./adversarial.ts";
+export * from "./classifier.ts";
 export * from "./gaussian.ts";
 export * from "./layers.ts";
 export * from "./losses.ts";
 export * from "./models.ts";
 export * from "./prior.ts";
+export * from "./types.ts";
+export * from "./variables.ts";

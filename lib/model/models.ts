@@ -1,35 +1,23 @@
 /**
- * Typed builders for the lab's autoencoders and VAEs.
+ * Typed builders for the lab's models.
  *
  * A model is a bag of variables plus two pure functions: `encode` (x -> `{ mean, logVar }`) and
  * `decode` (z -> logits). An autoencoder is the same layers without the sampling: its encoder's
- * head is half as wide and `logVar` is absent. Sigmoid is applied only when generating.
+ * head is half as wide and `logVar` is absent. Sigmoid is applied only when generating. The
+ * adversarial models (`adversarial.ts`) add a `critic`; the classifier behind the sample-quality
+ * score (`classifier.ts`) reuses the two functions: `encode` gives its features, `decode` its
+ * class logits.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { integer, oneOf, positiveInteger } from "../base/mod.ts";
 import { IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
+import { buildAae, buildGan } from "./adversarial.ts";
+import { buildClassifier } from "./classifier.ts";
 import { conv2d, conv2dTranspose, dense } from "./layers.ts";
-import { type Prior, STANDARD_NORMAL } from "./prior.ts";
-
-/** An autoencoder (deterministic code) or a VAE (Gaussian code). */
-export type ModelKind = "ae" | "vae";
-/** Dense layers (the lab's MLP) or strided convolutions. */
-export type Architecture = "mlp" | "conv";
-
-/** Everything that decides a model's shapes and initial weights. */
-export interface ModelConfig {
-  /** `ae` or `vae`. */
-  kind: ModelKind;
-  /** `mlp`: 784-hidden-latent; `conv`: 28x28x1 -> 14x14x32 -> 7x7x64 -> latent. */
-  arch: Architecture;
-  /** Size of the code z. */
-  latentSize: number;
-  /** Width of the MLP's hidden layer (the conv model uses it between the convolutions and z). */
-  hiddenSize: number;
-  /** Seed of the initial weights (and of everything else random in training). */
-  seed: number;
-}
+import { mixturePrior, STANDARD_NORMAL } from "./prior.ts";
+import { type Encoding, type Model, MODEL_KINDS, type ModelConfig } from "./types.ts";
+import { layerNames, variableMaker } from "./variables.ts";
 
 /** The lab's reference VAE: 784-400-20, as in PyTorch's example. */
 export const VAE_DEFAULTS: Readonly<ModelConfig> = {
@@ -43,68 +31,79 @@ export const VAE_DEFAULTS: Readonly<ModelConfig> = {
 /** The autoencoder with the same layers as {@linkcode VAE_DEFAULTS}. */
 export const AE_DEFAULTS: Readonly<ModelConfig> = { ...VAE_DEFAULTS, kind: "ae" };
 
-/** What an encoder returns: the code's mean and, for a VAE, its log-variance. Both [B, latent]. */
-export interface Encoding {
-  mean: tf.Tensor2D;
-  logVar?: tf.Tensor2D;
-}
-
-/** A built model: its variables, an encoder and a decoder returning logits. */
-export interface Model {
-  readonly config: Readonly<ModelConfig>;
-  /** p(z): what the KL term pulls codes towards and what samples are drawn from. */
-  readonly prior: Prior;
-  /** Every trainable variable, in a fixed order (the order of saved weights). */
-  readonly variables: tf.Variable[];
-  /** A stable name per variable, in the same order: `encoder.hidden.kernel`, ... */
-  readonly names: readonly string[];
-  /** x [B, 784] -> `{ mean, logVar }` [B, latent]. */
-  encode(x: tf.Tensor2D): Encoding;
-  /** z [B, latent] -> logits [B, 784]. */
-  decode(z: tf.Tensor2D): tf.Tensor2D;
+/**
+ * The variables of one part of a model, by the first word of their names: `encoder`, `decoder`,
+ * `generator`, `critic` or `prior`.
+ */
+export function partVariables(model: Model, part: string): tf.Variable[] {
+  return model.variables.filter((_, i) => model.names[i].startsWith(`${part}.`));
 }
 
 /** Throw a RangeError unless `config` describes a model we can build. */
 export function validateModelConfig(config: ModelConfig): void {
-  oneOf("kind", config.kind, ["ae", "vae"]);
+  oneOf("kind", config.kind, MODEL_KINDS);
   oneOf("arch", config.arch, ["mlp", "conv"]);
   positiveInteger("latentSize", config.latentSize);
   positiveInteger("hiddenSize", config.hiddenSize);
   integer("seed", config.seed);
+  const prior = oneOf("prior", config.prior ?? "normal", ["normal", "mixture"]);
+  if (config.components !== undefined) positiveInteger("components", config.components);
+  if (prior === "mixture" && !["vae", "aae"].includes(config.kind)) {
+    throw new RangeError(`prior: "mixture" needs kind "vae" or "aae"; got "${config.kind}"`);
+  }
+  if (config.kind === "aae" && config.arch !== "mlp") {
+    throw new RangeError(`kind "aae" has only the "mlp" arch; got "${config.arch}"`);
+  }
+  if (config.kind === "aae" && prior === "mixture" && config.latentSize < 2) {
+    throw new RangeError(`an AAE's mixture prior needs latentSize >= 2; got ${config.latentSize}`);
+  }
+  if (config.kind === "classifier" && config.arch !== "conv") {
+    throw new RangeError(`kind "classifier" has only the "conv" arch; got "${config.arch}"`);
+  }
 }
 
 /** Build the model a config describes. */
 export function buildModel(config: ModelConfig): Model {
   validateModelConfig(config);
-  return config.arch === "mlp" ? buildMlp(config) : buildConv(config);
+  switch (config.kind) {
+    case "gan":
+      return buildGan(config);
+    case "aae":
+      return buildAae(config, buildMlp({ ...config, kind: "ae" }));
+    case "classifier":
+      return buildClassifier(config);
+    default:
+      return withPrior(config.arch === "mlp" ? buildMlp(config) : buildConv(config));
+  }
 }
+
+/** Where the seeds of a learnt prior's variables start (after the model's own). */
+const PRIOR_SEEDS = 900;
 
 /**
- * A weight initialised like PyTorch's default for a layer of `fanIn` inputs:
- * U(-1/sqrt(fanIn), 1/sqrt(fanIn)), so results compare with PyTorch's recipe.
+ * A VAE with a `mixture` prior: K learnt components (means drawn from N(0, 1), unit variances,
+ * equal weights at the start), their variables `prior.*` after the model's.
  */
-function uniformVariable(shape: number[], fanIn: number, seed: number, name: string): tf.Variable {
-  const bound = 1 / Math.sqrt(fanIn);
-  return tf.tidy(() =>
-    tf.variable(tf.randomUniform(shape, -bound, bound, "float32", seed), true, name)
-  );
-}
-
-let modelCount = 0;
-
-/** Makes variables with distinct seeds derived from the model's seed. */
-function variableMaker(config: ModelConfig): (shape: number[], fanIn: number) => tf.Variable {
-  // Variable names must be unique in the engine, so each model gets its own prefix.
-  const prefix = `${config.kind}_${config.arch}_${modelCount++}`;
-  let index = 0;
-  return (shape, fanIn) => {
-    index += 1;
-    return uniformVariable(shape, fanIn, config.seed * 1000 + index, `${prefix}_${index}`);
+function withPrior(model: Model): Model {
+  const { config } = model;
+  if ((config.prior ?? "normal") === "normal") return model;
+  const make = variableMaker({ ...config, arch: "prior" }, PRIOR_SEEDS);
+  const k = config.components ?? 10;
+  const parameters = {
+    means: make.normal([k, config.latentSize], 1),
+    logVars: make.filled([k, config.latentSize], 0),
+    logits: make.filled([k], 0),
+  };
+  return {
+    ...model,
+    prior: mixturePrior(parameters, `learnt mixture of ${k} Gaussians`),
+    variables: [...model.variables, parameters.means, parameters.logVars, parameters.logits],
+    names: [...model.names, "prior.means", "prior.logVars", "prior.logits"],
   };
 }
 
 /** The lab's MLP: encoder linear -> ReLU -> linear, decoder linear -> ReLU -> linear. */
-function buildMlp(config: ModelConfig): Model {
+export function buildMlp(config: ModelConfig): Model {
   const { latentSize, hiddenSize } = config;
   const headSize = config.kind === "vae" ? 2 * latentSize : latentSize;
   const make = variableMaker(config);
@@ -126,11 +125,6 @@ function buildMlp(config: ModelConfig): Model {
       return dense(h, { kernel: d2[0], bias: d2[1] });
     },
   };
-}
-
-/** `<layer>.kernel` and `<layer>.bias` for each layer (a convolution's kernel is its filter). */
-function layerNames(layers: readonly string[]): string[] {
-  return layers.flatMap((layer) => [`${layer}.kernel`, `${layer}.bias`]);
 }
 
 /** Split an encoder head [B, 2L] into mean and log-variance; an AE's head is the code itself. */
@@ -220,7 +214,8 @@ export function setWeights(model: Model, weights: readonly Float32Array[]): void
   });
 }
 
-/** Release a model's variables. */
+/** Release a model's variables (and the constants it owns). */
 export function disposeModel(model: Model): void {
   for (const v of model.variables) v.dispose();
+  for (const t of model.constants ?? []) t.dispose();
 }

@@ -6,5 +6,6 @@
  */
 export * from "./claims.ts";
 export * from "./elbo/mod.ts";
+export * from "./generators.ts";
 export * from "./profile.ts";
 export * from "./training_slider.ts";

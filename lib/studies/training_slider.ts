@@ -10,7 +10,7 @@ import { digitGridFigure, type Figure, sliderFigure } from "../viz/mod.ts";
 
 /**
  * A slider over a run's epochs: the first training and test images, their reconstructions, and
- * the decodes of the same prior draws, as they were after each epoch.
+ * the decodes of the same prior draws, as they were after each epoch (a GAN's: 32 fixed draws).
  * @param run a run with snapshots (every run trained since they were added keeps them)
  * @param data the splits the run trained on (for the input rows)
  * @param title above the grid
@@ -28,6 +28,15 @@ export function trainingSlider(
     throw new RangeError(`run ${run.hash} keeps no snapshots: train it again (retrain: true)`);
   }
   const n = SNAPSHOT.train;
+  if (run.config.kind === "gan") {
+    // A GAN's snapshots are decodes of fixed prior draws only.
+    return sliderFigure(
+      run.snapshots.map((pixels) =>
+        digitGridFigure(pixels, { title, cols: n, rowLabels: ["G(z), fixed z", "", "", ""] })
+      ),
+      { prefix: "epoch " },
+    );
+  }
   const inputs = (split: Dataset) => split.images.subarray(0, n * IMAGE_SIZE);
   const part = (pixels: Float32Array, from: number, count: number) =>
     pixels.subarray(from * IMAGE_SIZE, (from + count) * IMAGE_SIZE);

@@ -5,6 +5,8 @@
  */
 import { nonNegativeNumber, oneOf, positiveInteger, positiveNumber } from "../base/mod.ts";
 import {
+  GENERATOR_LOSSES,
+  type GeneratorLoss,
   type Likelihood,
   LIKELIHOODS,
   type ModelConfig,
@@ -39,6 +41,25 @@ export interface TrainConfig extends ModelConfig {
    * this Euclidean norm when it is longer. Absent (the default) for none.
    */
   clipNorm?: number;
+  /** Adam's first-moment decay; absent means 0.9 (0.5 in the GAN defaults, as DCGAN advises). */
+  beta1?: number;
+  /** A GAN's generator loss; absent means `non-saturating`. */
+  ganLoss?: GeneratorLoss;
+  /**
+   * One-sided label smoothing of a GAN's discriminator: real inputs get the target 1 - this
+   * (generated ones keep 0). Absent means 0.
+   */
+  labelSmoothing?: number;
+  /**
+   * A GAN's discriminator steps per generator step (k of Goodfellow et al.'s algorithm 1), each on
+   * the batch's real images and fresh draws z. Absent means 1.
+   */
+  criticSteps?: number;
+  /**
+   * The classifier's learning rate is multiplied by this after every epoch (a step decay).
+   * Absent means 1 (constant).
+   */
+  learningRateDecay?: number;
 }
 
 /**
@@ -55,6 +76,50 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = {
   batchSize: 128,
   learningRate: 1e-3,
   noise: 0,
+};
+
+/**
+ * The MLP GAN: generator z (64) -> 256 -> 512 -> 784, discriminator 784 -> 256 -> 128 -> 1, both
+ * trained by Adam at 2e-4 with beta1 = 0.5 (DCGAN's settings), batch 64, the non-saturating loss.
+ */
+export const GAN_DEFAULTS: Readonly<TrainConfig> = {
+  ...TRAIN_DEFAULTS,
+  kind: "gan",
+  arch: "mlp",
+  latentSize: 64,
+  batchSize: 64,
+  learningRate: 2e-4,
+  beta1: 0.5,
+};
+
+/** The DCGAN: {@linkcode GAN_DEFAULTS} with the convolutional generator and discriminator. */
+export const DCGAN_DEFAULTS: Readonly<TrainConfig> = { ...GAN_DEFAULTS, arch: "conv" };
+
+/**
+ * The adversarial autoencoder: the lab's MLP autoencoder (784-400-latent) with a 2-D code and a
+ * critic on codes; three Adams (reconstruction, critic, the encoder against the critic), each at
+ * 1e-3 with beta1 = 0.5, as the GANs use.
+ */
+export const AAE_DEFAULTS: Readonly<TrainConfig> = {
+  ...TRAIN_DEFAULTS,
+  kind: "aae",
+  latentSize: 2,
+  beta1: 0.5,
+};
+
+/**
+ * The digit classifier of the sample-quality score: LeNet-style, 128 features, Adam 1e-3 decayed
+ * by 0.6 after every epoch, batch 64, 5 epochs (99.26% on full MNIST's test split; 98.9% at batch
+ * 128 without the decay).
+ */
+export const CLASSIFIER_DEFAULTS: Readonly<TrainConfig> = {
+  ...TRAIN_DEFAULTS,
+  kind: "classifier",
+  arch: "conv",
+  latentSize: 128,
+  batchSize: 64,
+  learningRateDecay: 0.6,
+  epochs: 5,
 };
 
 /** What a training step needs to know of the config. */
@@ -74,6 +139,26 @@ export function validateTrainConfig(config: TrainConfig): void {
   nonNegativeNumber("beta", config.beta);
   nonNegativeNumber("noise", config.noise);
   if (config.clipNorm !== undefined) positiveNumber("clipNorm", config.clipNorm);
+  if (config.beta1 !== undefined && !(config.beta1 >= 0 && config.beta1 < 1)) {
+    throw new RangeError(`beta1 must be in [0, 1); got ${config.beta1}`);
+  }
+  if (config.ganLoss !== undefined) oneOf("ganLoss", config.ganLoss, GENERATOR_LOSSES);
+  if (config.labelSmoothing !== undefined) {
+    const s = nonNegativeNumber("labelSmoothing", config.labelSmoothing);
+    if (s >= 0.5) throw new RangeError(`labelSmoothing must be below 0.5; got ${s}`);
+  }
+  if (config.criticSteps !== undefined) positiveInteger("criticSteps", config.criticSteps);
+  if (config.learningRateDecay !== undefined) {
+    positiveNumber("learningRateDecay", config.learningRateDecay);
+    if (config.kind !== "classifier") {
+      throw new RangeError(
+        `learningRateDecay applies to kind "classifier" only; got "${config.kind}"`,
+      );
+    }
+  }
+  if (config.kind === "classifier" && config.likelihood !== "bernoulli") {
+    throw new RangeError(`a classifier has no pixel likelihood; leave likelihood "bernoulli"`);
+  }
   if (config.capacity !== undefined) {
     positiveNumber("capacity.gamma", config.capacity.gamma);
     nonNegativeNumber("capacity.target", config.capacity.target);

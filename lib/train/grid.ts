@@ -33,6 +33,11 @@ export interface GridOptions {
    * on wasm), at least 1; on a 2-core machine, one run at a time.
    */
   concurrency?: number | "auto";
+  /**
+   * Threads per run (`train`'s option), passed to every run: 1 with `concurrency: 2` trains two
+   * one-thread runs at once, which on two cores beats one two-thread run after another.
+   */
+  workers?: 1 | 2 | "auto";
 }
 
 /** The conv VAE trains about this many times fewer images per second than the MLP (README). */
@@ -185,6 +190,7 @@ export type ToGridWorker = {
   dir?: string;
   retrain?: boolean;
   backend: string;
+  workers?: 1 | 2 | "auto";
 };
 /** What a grid worker reports: progress, the end of its run, or an error. */
 export type FromGridWorker =
@@ -197,7 +203,7 @@ export type FromGridWorker =
 function trainInWorker(
   data: MnistData,
   config: TrainConfig,
-  options: Pick<GridOptions, "dir" | "retrain" | "onProgress">,
+  options: Pick<GridOptions, "dir" | "retrain" | "onProgress" | "workers">,
 ): Promise<void> {
   const worker = new Worker(gridWorkerUrl(), { type: "module" });
   const backend = oneOf("backend", tf.getBackend(), ["wasm", "cpu", "webgpu"]);
@@ -219,6 +225,7 @@ function trainInWorker(
       dir: options.dir,
       retrain: options.retrain,
       backend,
+      workers: options.workers,
     };
     worker.postMessage(start);
   }).finally(() => worker.terminate());

@@ -12,12 +12,13 @@ import { runOrLoad } from "./runs.ts";
 const send = (message: FromGridWorker) => self.postMessage(message);
 
 self.onmessage = async (event: MessageEvent<ToGridWorker>) => {
-  const { data, config, dir, retrain, backend } = event.data;
+  const { data, config, dir, retrain, backend, workers } = event.data;
   try {
     await initBackend({ backend: backend as BackendName, quiet: true });
     await runOrLoad(data, config, {
       dir,
       retrain,
+      workers,
       onProgress: (progress) => send({ type: "progress", progress }),
     });
     send({ type: "done" });

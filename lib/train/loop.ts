@@ -11,11 +11,13 @@ import * as tf from "@tensorflow/tfjs";
 import { oneOf } from "../base/mod.ts";
 import { type Dataset, validateDataset } from "../data/mod.ts";
 import { buildModel, type Model } from "../model/mod.ts";
+import { AaeStep, GanStep } from "./adversarial.ts";
+import { ClassifierStep, evaluateClassifier } from "./classify.ts";
 import { type TrainConfig, validateTrainConfig } from "./config.ts";
 import { evaluate, latentUse } from "./evaluate.ts";
 import { listenForInterrupt, recordInterruption, TrainingInterrupted } from "./interrupt.ts";
 import { TwoThreadStep } from "./parallel.ts";
-import type { EpochRecord, LatentUse, TrainProgress } from "./records.ts";
+import type { ElboTerm, EpochRecord, LatentUse, TrainProgress } from "./records.ts";
 import { AdamStep, epochBatches, NonFiniteGradient, type Step } from "./step.ts";
 
 /** Options of {@linkcode train}. */
@@ -88,23 +90,30 @@ export async function train(
   if (data.test) validateDataset("test", data.test, { unitRange });
   const requested = oneOf("workers", options.workers ?? "auto", [1, 2, "auto"]);
   const steps = Math.ceil(data.train.size / config.batchSize);
-  const workers = requested === "auto" ? chooseWorkers(steps * config.epochs) : requested;
+  // Only the ELBO's step (AE and VAE) splits batches across two threads.
+  const twoThreadKind = config.kind === "ae" || config.kind === "vae";
+  if (requested === 2 && !twoThreadKind) {
+    throw new RangeError(`workers: 2 trains only kind "ae" or "vae"; got "${config.kind}"`);
+  }
+  const workers = requested === "auto"
+    ? (twoThreadKind ? chooseWorkers(steps * config.epochs) : 1)
+    : requested;
   if (workers === 2 && !["wasm", "cpu"].includes(tf.getBackend())) {
     throw new RangeError(`workers: 2 needs the wasm or cpu backend; this is ${tf.getBackend()}`);
   }
   const model = options.model ?? buildModel(config);
   const started = performance.now();
-  // With two threads, each thread's SharedStep runs Adam on its half of the weights instead.
-  const step: Step = workers === 2
+  const step = workers === 2
     ? await TwoThreadStep.start(model, { config, train: data.train })
-    : new AdamStep(model, config);
+    : singleThreadStep(model, config);
   try {
-    const { history, seconds } = await runEpochs(step, data, {
+    // Typed as the ELBO's records; a step of another kind records its own terms (records.ts).
+    const { history, seconds } = await runEpochs(step as Step, data, {
       config,
       started,
       progressEvery: options.progressEvery ?? 10,
       onProgress: options.onProgress,
-      evaluate: (test) => ({ ...evaluate(model, test, config), ...latentUse(model, test) }),
+      evaluate: testEvaluation(model, config) as EpochOptions<ElboTerm>["evaluate"],
       onEpoch: (record) => options.onEpoch?.(record, model),
     });
     const imagesPerSecond = (data.train.size * config.epochs) / seconds;
@@ -117,6 +126,39 @@ export async function train(
     throw error;
   } finally {
     step.close();
+  }
+}
+
+/** The step that trains a model of this kind on one thread. */
+function singleThreadStep(model: Model, config: TrainConfig): Step<string> {
+  switch (config.kind) {
+    case "gan":
+      return new GanStep(model, config);
+    case "aae":
+      return new AaeStep(model, config);
+    case "classifier":
+      return new ClassifierStep(model, config);
+    default:
+      return new AdamStep(model, config);
+  }
+}
+
+/**
+ * What is measured on the test split after each epoch: the ELBO's terms (and the code's use) for
+ * an AE, a VAE or an AAE (its reconstruction); cross-entropy and accuracy for the classifier;
+ * nothing for a GAN, which has no likelihood to evaluate (its samples are scored afterwards).
+ */
+function testEvaluation(
+  model: Model,
+  config: TrainConfig,
+): ((test: Dataset) => Record<string, number | boolean>) | undefined {
+  switch (config.kind) {
+    case "gan":
+      return undefined;
+    case "classifier":
+      return (test) => evaluateClassifier(model, test);
+    default:
+      return (test) => ({ ...evaluate(model, test, config), ...latentUse(model, test) });
   }
 }
 

@@ -4,6 +4,8 @@
  * config and data. It imports `base`, `data` and `model`.
  * @module
  */
+export * from "./adversarial.ts";
+export * from "./classify.ts";
 export * from "./config.ts";
 export * from "./evaluate.ts";
 export * from "./grid.ts";

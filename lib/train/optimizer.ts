@@ -25,7 +25,8 @@ export interface AdamOptions {
 
 /** Adam over a fixed list of variables. */
 export class Adam {
-  readonly learningRate: number;
+  /** Step size; a schedule may change it between steps. */
+  learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;

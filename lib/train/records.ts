@@ -9,6 +9,45 @@ export const ELBO_TERMS = ["loss", "reconstruction", "kl"] as const;
 /** One of {@linkcode ELBO_TERMS}. */
 export type ElboTerm = typeof ELBO_TERMS[number];
 
+/**
+ * A GAN step's terms: `loss` is the discriminator's loss (also under `discriminator`), then the
+ * generator's loss, the mean D(x) and D(G(z)), and the norm of the generator's gradient.
+ */
+export const GAN_TERMS = [
+  "loss",
+  "discriminator",
+  "generator",
+  "realScore",
+  "fakeScore",
+  "generatorGradNorm",
+] as const;
+/** One of {@linkcode GAN_TERMS}. */
+export type GanTerm = typeof GAN_TERMS[number];
+
+/**
+ * An adversarial autoencoder step's terms: `loss` is the reconstruction term (also under
+ * `reconstruction`), then the critic's loss, the encoder's adversarial loss, and the mean D on
+ * prior draws and on codes.
+ */
+export const AAE_TERMS = [
+  "loss",
+  "reconstruction",
+  "discriminator",
+  "generator",
+  "realScore",
+  "fakeScore",
+] as const;
+/** One of {@linkcode AAE_TERMS}. */
+export type AaeTerm = typeof AAE_TERMS[number];
+
+/** The classifier's terms: cross-entropy (nats per image) and the share of correct labels. */
+export const CLASSIFIER_TERMS = ["loss", "accuracy"] as const;
+/** One of {@linkcode CLASSIFIER_TERMS}. */
+export type ClassifierTerm = typeof CLASSIFIER_TERMS[number];
+
+/** The terms of the steps that are not the ELBO's. */
+export type OtherTerm = Exclude<GanTerm | AaeTerm | ClassifierTerm, ElboTerm>;
+
 /** Where a record sits in training. */
 export interface RecordPosition {
   epoch: number;
@@ -31,14 +70,16 @@ export interface LatentUse {
 /**
  * Mean per-example terms on one split after one epoch; every record has a `loss` (what the step
  * minimises). For the ELBO (the default): `loss` = reconstruction + beta * kl (the negative ELBO
- * when beta = 1), `reconstruction`, `kl`, in nats per image. A step with other terms (a GAN's
- * two losses) records those.
+ * when beta = 1), `reconstruction`, `kl`, in nats per image. A step with other terms (a GAN's,
+ * an AAE's, the classifier's) records those instead (a GAN's records have no `reconstruction` or
+ * `kl`, and no test records): {@linkcode OtherTerm}s are typed as optional for that.
  */
 export type EpochRecord<T extends string = ElboTerm> =
   & RecordPosition
   & LatentUse
   & { loss: number }
-  & { [K in T]: number };
+  & { [K in T]: number }
+  & { [K in OtherTerm]?: number };
 
 /** A progress report: sent every few steps and at the end of every epoch. */
 export interface TrainProgress {

@@ -64,14 +64,26 @@ export interface Run {
  */
 export const SNAPSHOT = { train: 8, test: 8, prior: 16, seed: 0 } as const;
 
-/** {@linkcode SNAPSHOT}'s images for `model`: [(train + test + prior) * 784] pixels in [0, 1]. */
+/**
+ * {@linkcode SNAPSHOT}'s images for `model`: [(train + test + prior) * 784] pixels in [0, 1]. A
+ * GAN, which cannot reconstruct, decodes as many fixed prior draws instead; the classifier keeps
+ * no snapshot (an empty array).
+ */
 export function snapshot(model: Model, data: { train: Dataset; test: Dataset }): Float32Array {
+  const { kind, latentSize } = model.config;
+  if (kind === "classifier") return new Float32Array(0);
+  if (kind === "gan") {
+    const n = SNAPSHOT.train + SNAPSHOT.test + SNAPSHOT.prior;
+    return readOnce(
+      tf.tidy(() => tf.sigmoid(model.decode(model.prior.sample(n, latentSize, SNAPSHOT.seed)))),
+    );
+  }
   const first = (split: Dataset, n: number) =>
     split.images.subarray(0, Math.min(n, split.size) * IMAGE_SIZE);
   const images = concatArrays([first(data.train, SNAPSHOT.train), first(data.test, SNAPSHOT.test)]);
   return readOnce(tf.tidy(() => {
     const x = tf.tensor2d(images, [images.length / IMAGE_SIZE, IMAGE_SIZE]);
-    const z = model.prior.sample(SNAPSHOT.prior, model.config.latentSize, SNAPSHOT.seed);
+    const z = model.prior.sample(SNAPSHOT.prior, latentSize, SNAPSHOT.seed);
     return tf.sigmoid(tf.concat([model.decode(model.encode(x).mean), model.decode(z)]));
   }));
 }

@@ -1,0 +1,68 @@
+/**
+ * What a model is, as types: its kind, architecture and prior, the config that decides its shapes
+ * and initial weights, and the `Model` value every builder returns (`models.ts`,
+ * `adversarial.ts`, `classifier.ts`).
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { Prior } from "./prior.ts";
+
+/**
+ * An autoencoder (deterministic code), a VAE (Gaussian code), an adversarial autoencoder (a
+ * deterministic code pushed towards the prior by a critic), a GAN (a generator and a critic) or
+ * the digit classifier of the sample-quality score.
+ */
+export type ModelKind = "ae" | "vae" | "aae" | "gan" | "classifier";
+/** Dense layers (the lab's MLP) or strided convolutions (a GAN's `conv` is the DCGAN). */
+export type Architecture = "mlp" | "conv";
+/** The prior p(z): N(0, I), or a mixture of Gaussians (learnt by a VAE, fixed for an AAE). */
+export type PriorKind = "normal" | "mixture";
+
+/** The model kinds, in the order the docs list them. */
+export const MODEL_KINDS: readonly ModelKind[] = ["ae", "vae", "aae", "gan", "classifier"];
+
+/** Everything that decides a model's shapes and initial weights. */
+export interface ModelConfig {
+  /** `ae` or `vae`. */
+  kind: ModelKind;
+  /** `mlp`: 784-hidden-latent; `conv`: 28x28x1 -> 14x14x32 -> 7x7x64 -> latent. */
+  arch: Architecture;
+  /** Size of the code z. */
+  latentSize: number;
+  /** Width of the MLP's hidden layer (the conv model uses it between the convolutions and z). */
+  hiddenSize: number;
+  /** Seed of the initial weights (and of everything else random in training). */
+  seed: number;
+  /** p(z) of a VAE or an AAE; absent means `normal`. */
+  prior?: PriorKind;
+  /** Components of a `mixture` prior (default 10). */
+  components?: number;
+}
+
+/** What an encoder returns: the code's mean and, for a VAE, its log-variance. Both [B, latent]. */
+export interface Encoding {
+  mean: tf.Tensor2D;
+  logVar?: tf.Tensor2D;
+}
+
+/** A built model: its variables, an encoder and a decoder returning logits. */
+export interface Model {
+  readonly config: Readonly<ModelConfig>;
+  /** p(z): what the KL term pulls codes towards and what samples are drawn from. */
+  readonly prior: Prior;
+  /** Every trainable variable, in a fixed order (the order of saved weights). */
+  readonly variables: tf.Variable[];
+  /** A stable name per variable, in the same order: `encoder.hidden.kernel`, ... */
+  readonly names: readonly string[];
+  /** x [B, 784] -> `{ mean, logVar }` [B, latent]. */
+  encode(x: tf.Tensor2D): Encoding;
+  /** z [B, latent] -> logits [B, 784]. */
+  decode(z: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * An adversarial model's discriminator: its input (images in [-1, 1] for a GAN, codes for an
+   * AAE) [B, n] -> the logit of "real" [B]. Its variables are named `critic.*`.
+   */
+  critic?(input: tf.Tensor2D): tf.Tensor1D;
+  /** Constant tensors the model owns (a fixed prior's parameters), released with it. */
+  readonly constants?: tf.Tensor[];
+}
