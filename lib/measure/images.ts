@@ -1,6 +1,6 @@
 /**
- * Measures in image space: noisy and blurred copies of images, per-image squared error, and how close a
- * sample is to the nearest real digit.
+ * Measures in image space: noisy and blurred copies of images, per-image squared error, and how
+ * close a sample is to the nearest real digit.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";

@@ -92,7 +92,8 @@ export function traversalCodes(
  * draws of its prior.
  * @example
  * ```ts
- * slicedWasserstein(encodeAll(aae, data.test).mean, priorCodes({ latentSize: 2, n: 5000, seed: 1, prior: aae.prior }), 2);
+ * const prior = priorCodes({ latentSize: 2, n: 5000, seed: 1, prior: aae.prior });
+ * slicedWasserstein(encodeAll(aae, data.test).mean, prior, 2);
  * ```
  */
 export function slicedWasserstein(

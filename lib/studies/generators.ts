@@ -47,12 +47,13 @@ export function runQuality(
 ): Promise<SampleQuality> {
   return measureOnce(
     run,
-    `sample quality: classifier ${classifier.hash}, reference ${reference}, ${n} samples, seed ${seed}`,
+    `sample quality: classifier ${classifier.hash}, reference ${reference}, ` +
+      `${n} samples, seed ${seed}`,
     () => sampleQuality(classifier.model, generatorImages(run.model, n, seed), stats),
   );
 }
 
-/** The Fréchet distance of a set of real images to the reference (the floor models are held to). */
+/** The Fréchet distance of a set of real images to the reference: the floor for the models. */
 export function realDistance(
   classifier: Run,
   images: Float32Array,

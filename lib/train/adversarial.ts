@@ -63,7 +63,7 @@ function applied(optimizer: Adam, variables: tf.Variable[], grads: tf.NamedTenso
   tf.dispose(grads);
 }
 
-/** A step's terms computed in a tidy scope, as the promise `Step.run` returns (rejected on error). */
+/** A step's terms computed in a tidy scope, as `Step.run`'s promise (rejected on error). */
 function tidyStep(run: () => tf.Tensor1D): Promise<tf.Tensor1D> {
   try {
     return Promise.resolve(tf.tidy(run));
@@ -98,12 +98,12 @@ export function generatedImages(logits: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * One GAN step: the discriminator's Adam step on real images (target 1, or 1 - labelSmoothing)
- * and on G(z) (target 0) (`criticSteps` of them, each with fresh z), then the generator's Adam
- * step on the last z against the updated discriminator, with the configured generator loss. Terms ({@linkcode GAN_TERMS}): `loss` is the
- * discriminator's loss (= `discriminator`, after its last step), `generator` the generator's,
- * `realScore` and `fakeScore` the mean D(x) and D(G(z)) before the updates, `generatorGradNorm` the norm of the
- * generator's gradient.
+ * One GAN step: `criticSteps` Adam steps of the discriminator on the batch's real images (target
+ * 1, or 1 - labelSmoothing) and on G(z) (target 0), each with fresh draws z, then the generator's
+ * Adam step on the last z against the updated discriminator, with the configured generator loss.
+ * Terms ({@linkcode GAN_TERMS}): `loss` is the discriminator's loss after its last step (also
+ * `discriminator`), `generator` the generator's, `realScore` and `fakeScore` the mean D(x) and
+ * D(G(z)) before the updates, `generatorGradNorm` the norm of the generator's gradient.
  */
 export class GanStep implements Step<GanTerm> {
   readonly terms = GAN_TERMS;
@@ -292,7 +292,8 @@ export interface GradientTrace {
  * non-saturating loss (the same generator and discriminator for both), and the mean D(G(z)).
  * @example
  * ```ts
- * const trace = await ganGradientTrace(data.train, { ...GAN_DEFAULTS, ganLoss: "saturating" }, 200);
+ * const config = { ...GAN_DEFAULTS, ganLoss: "saturating" as const, criticSteps: 5 };
+ * const trace = await ganGradientTrace(data.train, config, 200);
  * ```
  */
 export async function ganGradientTrace(
