@@ -7,11 +7,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { readOnce } from "../base/mod.ts";
 import {
-  classifierView,
   decodeCodes,
   type FeatureStats,
-  featureStats,
-  frechetDistance,
   priorCodes,
   type SampleQuality,
   sampleQuality,
@@ -26,12 +23,6 @@ import { measureOnce, type Run } from "../train/mod.ts";
 export function generatorImages(model: Model, n: number, seed: number): Float32Array {
   const { latentSize } = model.config;
   return decodeCodes(model, priorCodes({ latentSize, n, seed, prior: model.prior }));
-}
-
-/** The classifier's reference: the statistics of its features of the test images. */
-export function referenceOf(classifier: Run, images: Float32Array): FeatureStats {
-  const view = classifierView(classifier.model, images);
-  return featureStats(view.features, view.dim);
 }
 
 /**
@@ -51,16 +42,6 @@ export function runQuality(
       `${n} samples, seed ${seed}`,
     () => sampleQuality(classifier.model, generatorImages(run.model, n, seed), stats),
   );
-}
-
-/** The Fréchet distance of a set of real images to the reference: the floor for the models. */
-export function realDistance(
-  classifier: Run,
-  images: Float32Array,
-  reference: FeatureStats,
-): number {
-  const view = classifierView(classifier.model, images);
-  return frechetDistance(featureStats(view.features, view.dim), reference);
 }
 
 /** The decodes of a learnt mixture prior's component means, [K * 784]. */
