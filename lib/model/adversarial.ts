@@ -14,7 +14,7 @@ import { IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
 import { activate, batchNorm, conv2d, conv2dTranspose, dense } from "./layers.ts";
 import type { Model, ModelConfig } from "./types.ts";
 import { mixturePrior, ringMixture, STANDARD_NORMAL } from "./prior.ts";
-import { layerNames, variableMaker } from "./variables.ts";
+import { layerNames, type VariableMaker, variableMaker } from "./variables.ts";
 
 /** Where the seeds of an AAE's critic start (after its autoencoder's). */
 const CRITIC_SEEDS = 500;
@@ -27,6 +27,11 @@ export const DCGAN_CHANNELS = [32, 16] as const;
 
 /** Width of the hidden layers of the AAE's critic on codes. */
 export const CODE_CRITIC_WIDTH = 128;
+
+/** A dense layer's kernel [in, out] and bias [out], initialised like PyTorch's. */
+function denseVariables(make: VariableMaker, inputs: number, outputs: number): tf.Variable[] {
+  return [make([inputs, outputs], inputs), make([outputs], inputs)];
+}
 
 function noEncoder(): never {
   throw new TypeError("a GAN has no encoder: it only decodes codes drawn from its prior");
@@ -43,10 +48,7 @@ export function buildGan(config: ModelConfig): Model {
  */
 function buildMlpGan(config: ModelConfig): Model {
   const make = variableMaker(config);
-  const layer = (inputs: number, outputs: number) => [
-    make([inputs, outputs], inputs),
-    make([outputs], inputs),
-  ];
+  const layer = (inputs: number, outputs: number) => denseVariables(make, inputs, outputs);
   const g = [layer(config.latentSize, 256), layer(256, 512), layer(512, IMAGE_SIZE)];
   const d = [layer(IMAGE_SIZE, 256), layer(256, 128), layer(128, 1)];
   return {
@@ -121,14 +123,14 @@ function buildDcgan(config: ModelConfig): Model {
     decode: (z) =>
       tf.tidy(() => {
         const projected = tf.reshape(tf.matMul(z, g0), [-1, 7, 7, wide]) as tf.Tensor4D;
-        const h0 = tf.relu(batchNorm(projected, gBn0[0], gBn0[1])); // [B, 7, 7, 64]
+        const h0 = tf.relu(batchNorm(projected, gBn0[0], gBn0[1])); // [B, 7, 7, wide]
         const h1 = tf.relu(
           batchNorm(
             conv2dTranspose(h0, { filter: g1[0], bias: g1[1], stride: 2 }),
             gBn1[0],
             gBn1[1],
           ),
-        ); // [B, 14, 14, 32]
+        ); // [B, 14, 14, narrow]
         const a = conv2dTranspose(h1, { filter: g2[0], bias: g2[1], stride: 2 }); // [B, 28, 28, 1]
         return tf.mul(tf.reshape(a, [-1, IMAGE_SIZE]), 2) as tf.Tensor2D; // logits 2a
       }),
@@ -140,11 +142,11 @@ function buildDcgan(config: ModelConfig): Model {
           bias: d1[1],
           stride: 2,
           activation: "leakyRelu",
-        }); // [B, 14, 14, 32]
+        }); // [B, 14, 14, narrow]
         const h2 = activate(
           batchNorm(conv2d(h1, { filter: d2[0], bias: d2[1], stride: 2 }), dBn2[0], dBn2[1]),
           "leakyRelu",
-        ); // [B, 7, 7, 64]
+        ); // [B, 7, 7, wide]
         const logit = dense(tf.reshape(h2, [-1, grid]), { kernel: d3[0], bias: d3[1] });
         return tf.reshape(logit, [-1]) as tf.Tensor1D;
       }),
@@ -160,10 +162,7 @@ function buildDcgan(config: ModelConfig): Model {
 export function buildAae(config: ModelConfig, autoencoder: Model): Model {
   const make = variableMaker(config, CRITIC_SEEDS);
   const w = CODE_CRITIC_WIDTH;
-  const layer = (inputs: number, outputs: number) => [
-    make([inputs, outputs], inputs),
-    make([outputs], inputs),
-  ];
+  const layer = (inputs: number, outputs: number) => denseVariables(make, inputs, outputs);
   const c = [layer(config.latentSize, w), layer(w, w), layer(w, 1)];
   const mixture = (config.prior ?? "normal") === "mixture"
     ? ringMixture(config.components ?? 10, config.latentSize)

@@ -17,14 +17,18 @@ export function classLogits(model: Model, x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => model.decode(model.encode(x).mean));
 }
 
-/** Mean cross-entropy and accuracy of `logits` against `labels`, as [loss, accuracy]. */
-function classifierTerms(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+/**
+ * Mean cross-entropy and accuracy of `logits` against `labels`, as [loss, accuracy]; the
+ * cross-entropy is given when the caller has it already.
+ */
+function classifierTerms(
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  loss: tf.Scalar = tf.mean(classCrossEntropy(logits, labels)),
+): tf.Tensor1D {
   return tf.tidy(() => {
     const correct = tf.equal(tf.argMax(logits, 1), tf.cast(labels, "int32"));
-    return tf.stack([
-      tf.mean(classCrossEntropy(logits, labels)),
-      tf.mean(tf.cast(correct, "float32")),
-    ]) as tf.Tensor1D;
+    return tf.stack([loss, tf.mean(tf.cast(correct, "float32"))]) as tf.Tensor1D;
   });
 }
 
@@ -56,8 +60,9 @@ export class ClassifierStep implements Step<ClassifierTerm> {
     let terms: tf.Tensor1D | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const logits = classLogits(model, x);
-      terms = tf.keep(classifierTerms(logits, labels));
-      return tf.mean(classCrossEntropy(logits, labels)) as tf.Scalar;
+      const loss = tf.mean(classCrossEntropy(logits, labels)) as tf.Scalar;
+      terms = tf.keep(classifierTerms(logits, labels, loss));
+      return loss;
     }, model.variables);
     tf.dispose([x, labels, value]);
     if (hasWasmHeap()) {
