@@ -7,7 +7,7 @@ import {
   isHardwareAdapter,
   probeWebGpuAdapter,
 } from "../lib/base/mod.ts";
-import { registerWasmKernels } from "../lib/base/mod.ts";
+import { ourWasmKernels, registerWasmKernels } from "../lib/base/mod.ts";
 
 type Shape4 = [number, number, number, number];
 type Pad = "same" | "valid" | number;
@@ -61,6 +61,27 @@ function assertClose(actual: Float32Array, expected: Float32Array, label: string
   }
   assert(err <= 1e-5 * scale, `${label}: max abs error ${err} (scale ${scale})`);
   return err;
+}
+
+/**
+ * Run `f` once to warm up (first calls may allocate lasting state), then again with IS_TEST, which
+ * makes the engine check every kernel for data ids it leaked: no tensor and no wasm buffer may
+ * be left behind.
+ */
+function assertNoLeak(f: () => void): void {
+  const engine = tf.engine();
+  f();
+  const tensors = tf.memory().numTensors;
+  const buffers = engine.backend.numDataIds();
+  const wasTest = tf.env().getBool("IS_TEST");
+  tf.env().set("IS_TEST", true);
+  try {
+    f();
+  } finally {
+    tf.env().set("IS_TEST", wasTest);
+  }
+  assertEquals(tf.memory().numTensors, tensors);
+  assertEquals(engine.backend.numDataIds(), buffers);
 }
 
 interface ConvCase {
@@ -160,22 +181,10 @@ Deno.test("Conv2DBackpropFilter on wasm matches cpu for NCHW inputs", async () =
 });
 
 Deno.test("Conv2DBackpropFilter on wasm leaves no tensor or wasm buffer behind", () => {
-  const engine = tf.engine();
-  const c = CASES[1];
-  conv2dFilterGrad(c); // warm up: first calls may allocate lasting state
-  const tensors = tf.memory().numTensors;
-  const buffers = engine.backend.numDataIds();
-  // IS_TEST makes the engine check every kernel for data ids it leaked.
-  const wasTest = tf.env().getBool("IS_TEST");
-  tf.env().set("IS_TEST", true);
-  try {
-    conv2dFilterGrad(c);
-    conv2dTransposeFilterGrad(c);
-  } finally {
-    tf.env().set("IS_TEST", wasTest);
-  }
-  assertEquals(tf.memory().numTensors, tensors);
-  assertEquals(engine.backend.numDataIds(), buffers);
+  assertNoLeak(() => {
+    conv2dFilterGrad(CASES[1]);
+    conv2dTransposeFilterGrad(CASES[1]);
+  });
 });
 
 Deno.test("Conv2DBackpropFilter on wasm rejects dilation other than 1 with a RangeError", () => {
@@ -283,31 +292,128 @@ Deno.test("Conv2DBackpropInput on wasm hands NCHW and an oversized dy to the nat
 });
 
 Deno.test("Conv2DBackpropInput on wasm leaves no tensor or wasm buffer behind, native fallback included", () => {
-  const engine = tf.engine();
   const nchw = () => {
     const dy = tf.zeros([1, 2, 3, 3]);
     const filter = tf.zeros([3, 3, 1, 2]);
     const attrs = { inputShape: [1, 1, 5, 5], strides: 2, pad: "same", dataFormat: "NCHW" };
-    tf.dispose([engine.runKernel("Conv2DBackpropInput", { dy, filter }, attrs) as tf.Tensor]);
+    tf.dispose([tf.engine().runKernel("Conv2DBackpropInput", { dy, filter }, attrs) as tf.Tensor]);
     tf.dispose([dy, filter]);
   };
-  const run = () => {
+  assertNoLeak(() => {
     conv2dTransposeForward(INPUT_CASES[0]);
     conv2dInputGrad(INPUT_CASES[3]);
     nchw();
-  };
-  run(); // warm up: first calls may allocate lasting state
-  const tensors = tf.memory().numTensors;
-  const buffers = engine.backend.numDataIds();
-  const wasTest = tf.env().getBool("IS_TEST");
-  tf.env().set("IS_TEST", true); // the engine then checks every kernel for leaked data ids
-  try {
-    run();
-  } finally {
-    tf.env().set("IS_TEST", wasTest);
+  });
+});
+
+interface MatMulCase {
+  m: number;
+  n: number;
+  k: number;
+}
+
+// The reference VAE's products, and shapes off the kernel's 4 x 8 tiles (1, 3, 5, 7, 9, 13 ...).
+const MATMUL_CASES: MatMulCase[] = [
+  { m: 128, n: 400, k: 784 },
+  { m: 400, n: 20, k: 128 },
+  { m: 1, n: 1, k: 1 },
+  { m: 5, n: 3, k: 7 },
+  { m: 13, n: 17, k: 9 },
+  { m: 33, n: 9, k: 65 },
+  { m: 4, n: 8, k: 2 },
+];
+const ACTIVATIONS = ["linear", "relu", "leakyrelu"] as const;
+
+/** act(op(a) op(b) + bias) through tf.fused.matMul, and the plain product, on one backend. */
+function matMuls(
+  { m, n, k }: MatMulCase,
+  transposeA: boolean,
+  transposeB: boolean,
+  activation: (typeof ACTIVATIONS)[number],
+): [Float32Array, Float32Array] {
+  const a = () => tf.tensor2d(values(m * k, 11), transposeA ? [k, m] : [m, k]);
+  const b = () => tf.tensor2d(values(k * n, 12), transposeB ? [n, k] : [k, n]);
+  const fused = read(() =>
+    tf.fused.matMul({
+      a: a(),
+      b: b(),
+      transposeA,
+      transposeB,
+      bias: tf.tensor1d(values(n, 13)),
+      activation,
+      leakyreluAlpha: 0.2,
+    })
+  );
+  return [fused, read(() => tf.matMul(a(), b(), transposeA, transposeB))];
+}
+
+Deno.test("our matMul on wasm matches cpu: every transpose, bias, linear/relu/leaky relu, odd shapes", async () => {
+  for (const c of MATMUL_CASES) {
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        for (const activation of ACTIVATIONS) {
+          const label = `[${c.m}x${c.k}]x[${c.k}x${c.n}] transposes ${+transposeA}${+transposeB} ` +
+            activation;
+          const wasm = matMuls(c, transposeA, transposeB, activation);
+          const cpu = await on("cpu", () => matMuls(c, transposeA, transposeB, activation));
+          // Sums of k products of values in [-1, 1): float32 rounding grows with k.
+          assertClose(wasm[0], cpu[0], `fused ${label}`);
+          assertClose(wasm[1], cpu[1], label);
+        }
+      }
+    }
   }
-  assertEquals(tf.memory().numTensors, tensors);
-  assertEquals(engine.backend.numDataIds(), buffers);
+});
+
+Deno.test("BatchMatMul and _FusedMatMul on wasm are ours, and hand a batch of matrices and prelu to the native kernels", async () => {
+  registerWasmKernels();
+  assertEquals(ourWasmKernels().sort(), [
+    "BatchMatMul",
+    "Conv2DBackpropFilter",
+    "Conv2DBackpropInput",
+    "VaelabAdam",
+    "_FusedMatMul",
+  ]);
+  const batched = () =>
+    read(() =>
+      tf.matMul(
+        tf.tensor3d(values(3 * 4 * 5, 21), [3, 4, 5]),
+        tf.tensor3d(values(3 * 5 * 2, 22), [3, 5, 2]),
+        false,
+        false,
+      )
+    );
+  assertClose(batched(), await on("cpu", batched), "batch of 3 [4x5]x[5x2]");
+  const prelu = () =>
+    read(() =>
+      tf.fused.matMul({
+        a: tf.tensor2d(values(6 * 5, 23), [6, 5]),
+        b: tf.tensor2d(values(5 * 3, 24), [5, 3]),
+        activation: "prelu",
+        preluActivationWeights: tf.tensor1d([0.1, 0.2, 0.3]),
+      })
+    );
+  assertClose(prelu(), await on("cpu", prelu), "prelu [6x5]x[5x3]");
+});
+
+Deno.test("our matMul on wasm leaves no tensor or wasm buffer behind", () => {
+  assertNoLeak(() => {
+    for (const c of MATMUL_CASES.slice(2)) matMuls(c, true, true, "relu");
+  });
+});
+
+Deno.test("lib/base/kernels_wasm.ts is the build of kernels.c (skipped without clang)", async () => {
+  const clang = await new Deno.Command("sh", { args: ["-c", "command -v clang"], stdout: "null" })
+    .output();
+  if (!clang.success) {
+    console.log("clang is not installed: kernels_wasm.ts not rebuilt");
+    return;
+  }
+  const build = await new Deno.Command("bash", {
+    args: ["tools/build_kernels.sh", "--check"],
+    stderr: "piped",
+  }).output();
+  assert(build.success, new TextDecoder().decode(build.stderr));
 });
 
 const LLVMPIPE: AdapterInfo = {

@@ -131,6 +131,24 @@ export const MUTATIONS: Mutation[] = [
     to: "Math.sqrt(vi) + epsilon",
   },
   {
+    name: "adam kernel: no bias correction of m",
+    file: "lib/train/optimizer.ts",
+    from: "stepSize: this.learningRate / (1 - this.beta1 ** t)",
+    to: "stepSize: this.learningRate",
+  },
+  {
+    name: "adam kernel: v without its correction",
+    file: "lib/train/optimizer.ts",
+    from: "root: 1 / Math.sqrt(1 - this.beta2 ** t)",
+    to: "root: 1",
+  },
+  {
+    name: "matMul: a transposed A read as plain",
+    file: "lib/base/compiled_kernels.ts",
+    from: "attrs.transposeA ? 1 : 0",
+    to: "0",
+  },
+  {
     name: "two threads: shard weights swapped",
     file: "lib/train/shared_step.ts",
     from: "out[i] = a * g0[j] + b * g1[j]",

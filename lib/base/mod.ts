@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./backend.ts";
+export { ADAM_KERNEL, type AdamAttrs } from "./compiled_kernels.ts";
 export * from "./paths.ts";
 export * from "./random.ts";
 export * from "./stats.ts";

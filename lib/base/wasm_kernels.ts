@@ -1,5 +1,11 @@
 /**
- * Convolution kernels for the wasm backend of TensorFlow.js 4.22, written in terms of its kernels.
+ * Kernels for the wasm backend of TensorFlow.js 4.22: convolution kernels written in terms of
+ * the backend's kernels, and the registration of ours, compiled ones included
+ * (`compiled_kernels.ts`).
+ *
+ * `BatchMatMul` and `_FusedMatMul` (one matrix, float32) run our product, which reads a
+ * transposed operand at full speed: the native one runs XNNPACK only without transposes (and
+ * on one thread whatever the thread count), and a direct loop, 10-15x slower, otherwise.
  *
  * `Conv2DBackpropFilter` is missing there: without it `tf.grad` through `tf.conv2d` and through
  * `tf.conv2dTranspose` (whose filter gradient is the same kernel) throws on wasm.
@@ -10,6 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { ADAM_KERNEL, adamKernel, batchMatMul, fusedMatMul } from "./compiled_kernels.ts";
 
 type Info = tf.TensorInfo;
 type Padding = tf.Conv2DBackpropFilterAttrs["pad"];
@@ -180,9 +187,8 @@ function col2im(col: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2
  * dx[n, y*sh + i - top, x*sw + j - left, c] += sum over o of dy[n, y, x, o] * W[i, j, c, o]
  * (NHWC; `Conv2DBackpropInput` with tfjs-backend-cpu's semantics).
  *
- * One plain matMul `[N*oh*ow, Cout] x [Cout, fh*fw*C]` (W transposed explicitly: a transposed
- * operand makes wasm's matMul ~10x slower), then one JS loop adding the columns back into the
- * image. NCHW, non-float32 inputs and a `dy` whose shape differs from the one `inputShape`
+ * One matMul `[N*oh*ow, Cout] x [fh*fw*C, Cout]^T` (our product reads the transposed operand in
+ * place), then one JS loop adding the columns back into the image. NCHW, non-float32 inputs and a `dy` whose shape differs from the one `inputShape`
  * implies (tfjs-cpu then reads only its top-left part) go to `native`.
  */
 function conv2dBackpropInput(args: KernelArgs, native: tf.KernelFunc | undefined): Info {
@@ -219,13 +225,12 @@ function conv2dBackpropInput(args: KernelArgs, native: tf.KernelFunc | undefined
   const temp = (t: Info): Info => (temps.push(t), t);
   let dx: Info | undefined;
   try {
-    const w2 = temp(run(backend, "Reshape", { x: filter }, { shape: [k, cOut] }));
-    const wT = temp(run(backend, "Transpose", { x: w2 }, { perm: [1, 0] })); // [Cout, K]
-    const dy2 = temp(run(backend, "Reshape", { x: dy }, { shape: [m, cOut] }));
-    const col = temp(run(backend, "BatchMatMul", { a: dy2, b: wT }, {
+    const w2 = temp(run(backend, "Reshape", { x: filter }, { shape: [1, k, cOut] }));
+    const dy2 = temp(run(backend, "Reshape", { x: dy }, { shape: [1, m, cOut] }));
+    const col = temp(run(backend, "BatchMatMul", { a: dy2, b: w2 }, {
       transposeA: false,
-      transposeB: false,
-    })); // [M, K]
+      transposeB: true,
+    })); // [1, M, K]
     dx = backend.makeOutput(info.inShape, "float32");
     // Views taken after the last allocation: growing wasm memory detaches older ones.
     const dxValues = backend.typedArrayFromHeap(dx) as Float32Array;
@@ -240,37 +245,70 @@ function conv2dBackpropInput(args: KernelArgs, native: tf.KernelFunc | undefined
   }
 }
 
+/** Register `name` on wasm as our kernel, keeping the native one as its fallback. */
+function replaceKernel(
+  name: string,
+  ours: (args: KernelArgs, native: tf.KernelFunc | undefined) => Info,
+): void {
+  const native = tf.getKernel(name, "wasm");
+  if (native !== undefined && OURS.has(native.kernelFunc)) return;
+  const kernelFunc = ((args: KernelArgs) => ours(args, native?.kernelFunc)) as tf.KernelFunc;
+  OURS.add(kernelFunc);
+  // registerKernel over an existing key only warns; unregister first to replace it quietly.
+  if (native !== undefined) tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({
+    kernelName: name,
+    backendName: "wasm",
+    kernelFunc,
+    // Native kernels bind their wasm function in setupFunc, called by the engine on each
+    // setBackend: keep it so the fallback works after a backend re-initialises.
+    setupFunc: native?.setupFunc,
+    disposeFunc: native?.disposeFunc,
+  });
+}
+
 // Kernel functions registered by this module, so registering twice replaces nothing.
 const OURS = new WeakSet<tf.KernelFunc>();
 
 /**
  * Register on the wasm backend `Conv2DBackpropFilter` (unless a later tfjs ships one) and our
- * `Conv2DBackpropInput` in place of the native one, which stays reachable as the fallback.
- * Idempotent.
+ * Adam step, and our `Conv2DBackpropInput`, `BatchMatMul` and `_FusedMatMul` in place of the
+ * native ones, which stay reachable as their fallbacks. Idempotent.
  */
 export function registerWasmKernels(): void {
   // A later tfjs may ship a native kernel: keep it rather than replace it with ours.
   if (tf.getKernel("Conv2DBackpropFilter", "wasm") === undefined) {
+    OURS.add(conv2dBackpropFilter as tf.KernelFunc);
     tf.registerKernel({
       kernelName: "Conv2DBackpropFilter",
       backendName: "wasm",
       kernelFunc: conv2dBackpropFilter as tf.KernelFunc,
     });
   }
-  const native = tf.getKernel("Conv2DBackpropInput", "wasm");
-  if (native !== undefined && OURS.has(native.kernelFunc)) return;
-  const kernelFunc =
-    ((args: KernelArgs) => conv2dBackpropInput(args, native?.kernelFunc)) as tf.KernelFunc;
-  OURS.add(kernelFunc);
-  // registerKernel over an existing key only warns; unregister first to replace it quietly.
-  if (native !== undefined) tf.unregisterKernel("Conv2DBackpropInput", "wasm");
-  tf.registerKernel({
-    kernelName: "Conv2DBackpropInput",
-    backendName: "wasm",
-    kernelFunc,
-    // The native kernel binds its wasm function in setupFunc, called by the engine on each
-    // setBackend: keep it so the fallback works after a backend re-initialises.
-    setupFunc: native?.setupFunc,
-    disposeFunc: native?.disposeFunc,
+  replaceKernel("Conv2DBackpropInput", conv2dBackpropInput);
+  replaceKernel("BatchMatMul", batchMatMul);
+  replaceKernel("_FusedMatMul", fusedMatMul);
+  if (tf.getKernel(ADAM_KERNEL, "wasm") === undefined) {
+    OURS.add(adamKernel as unknown as tf.KernelFunc);
+    tf.registerKernel({
+      kernelName: ADAM_KERNEL,
+      backendName: "wasm",
+      kernelFunc: adamKernel as unknown as tf.KernelFunc,
+    });
+  }
+}
+
+/** The wasm kernels that run this module's code now, e.g. `["BatchMatMul", ...]`. */
+export function ourWasmKernels(): string[] {
+  const names = [
+    "Conv2DBackpropFilter",
+    "Conv2DBackpropInput",
+    "BatchMatMul",
+    "_FusedMatMul",
+    ADAM_KERNEL,
+  ];
+  return names.filter((name) => {
+    const kernel = tf.getKernel(name, "wasm");
+    return kernel !== undefined && OURS.has(kernel.kernelFunc);
   });
 }

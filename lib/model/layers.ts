@@ -1,9 +1,8 @@
 /**
  * The few layers our models use, as functions of explicit variables.
  *
- * `dense` carries its own gradient: on wasm, a matMul with a transposed operand (what autodiff
- * of a dense layer emits) runs about 15x slower than a plain one, while an explicit transpose
- * followed by a plain matMul keeps the fast path.
+ * `dense` carries its own gradient, so it can fuse bias and activation into the forward product
+ * and skip the input's gradient for a layer fed with data.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -67,7 +66,7 @@ export function dense(x: tf.Tensor2D, layer: DenseLayer): tf.Tensor2D {
   )(x, k, b);
 }
 
-/** The fused forward product and a backward pass made of plain (untransposed) matMuls. */
+/** The fused forward product and a backward pass of two products with a transposed operand. */
 function denseForward(
   x: tf.Tensor2D,
   kernel: tf.Tensor2D,
@@ -95,10 +94,10 @@ function denseForward(
         dy,
         activation === "relu" ? tf.step(sy) : tf.step(sy, LEAKY_SLOPE),
       ) as tf.Tensor2D;
-      const dKernel = tf.matMul(tf.transpose(sx), dz); // [in, out]
+      const dKernel = tf.matMul(sx, dz, true, false); // x^T dz [in, out]
       const dBias = tf.sum(dz, 0); // [out]
       if (!inputGradient) return [dKernel, dBias];
-      return [tf.matMul(dz, tf.transpose(sk)), dKernel, dBias]; // dx [B, in] first
+      return [tf.matMul(dz, sk, false, true), dKernel, dBias]; // dx = dz W^T [B, in] first
     },
   };
 }

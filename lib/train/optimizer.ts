@@ -2,14 +2,15 @@
  * Adam, as PyTorch and TensorFlow.js define it, in one pass over each variable.
  *
  * `tf.train.adam` spends about a dozen elementwise ops (and as many passes over memory) per
- * variable and step. On the wasm backend the tensors live in the module's heap, so the whole
- * update runs as one JavaScript loop reading heap views and writing one new array, which the
- * variable is then assigned (never written in place: kernels may share its memory). Other
- * backends use `tf.train.adam`, which computes the same formula with tf ops.
+ * variable and step. On the wasm backend our kernel (`VaelabAdam`, lib/base) does the whole
+ * update in one SIMD pass over the heap, writing new weights and moments, which the variable is
+ * then assigned (never written in place: kernels may cache its memory). Other backends use
+ * `tf.train.adam`, which computes the same formula with tf ops. `update` is the same step on
+ * plain arrays, for the two-thread step's shared memory.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hasWasmHeap, hostValues, positiveNumber } from "../base/mod.ts";
+import { ADAM_KERNEL, type AdamAttrs, positiveNumber } from "../base/mod.ts";
 
 /** Adam's hyper-parameters. */
 export interface AdamOptions {
@@ -31,7 +32,7 @@ export class Adam {
   readonly beta2: number;
   readonly epsilon: number;
   #step = 0;
-  #moments = new Map<tf.Variable, { m: Float32Array; v: Float32Array }>();
+  #moments = new Map<tf.Variable, { m: tf.Tensor; v: tf.Tensor }>();
   #fallback?: tf.AdamOptimizer;
 
   /** Check the hyper-parameters. */
@@ -53,7 +54,7 @@ export class Adam {
    * gradients multiplied by `scale` first (gradient clipping; 1 leaves them as they are).
    */
   apply(variables: readonly tf.Variable[], grads: tf.NamedTensorMap, scale = 1): void {
-    if (!hasWasmHeap()) {
+    if (tf.getKernel(ADAM_KERNEL, tf.getBackend()) === undefined) {
       this.#fallback ??= tf.train.adam(this.learningRate, this.beta1, this.beta2, this.epsilon);
       const scaled = scale === 1
         ? grads
@@ -65,26 +66,38 @@ export class Adam {
       return;
     }
     this.#step += 1;
+    const t = this.#step;
+    const attrs: AdamAttrs = {
+      stepSize: this.learningRate / (1 - this.beta1 ** t),
+      root: 1 / Math.sqrt(1 - this.beta2 ** t),
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      scale,
+    };
     for (const variable of variables) {
       const grad = grads[variable.name];
       if (!grad) throw new RangeError(`no gradient for variable "${variable.name}"`);
-      let moments = this.#moments.get(variable);
-      if (!moments) {
-        moments = { m: new Float32Array(variable.size), v: new Float32Array(variable.size) };
-        this.#moments.set(variable, moments);
-      }
-      const updated = new Float32Array(variable.size);
-      const g = scale === 1 ? hostValues(grad) : hostValues(grad).map((v) => v * scale);
-      this.update(hostValues(variable), g, updated, moments, this.#step);
-      const next = tf.tensor(updated, variable.shape);
-      variable.assign(next);
-      next.dispose();
+      // The moments outlive any tidy scope a step runs in: kept.
+      const moments = this.#moments.get(variable) ??
+        { m: tf.keep(tf.zeros(variable.shape)), v: tf.keep(tf.zeros(variable.shape)) };
+      // One pass of our wasm kernel: new weights and moments.
+      const [w, m, v] = tf.engine().runKernel(
+        ADAM_KERNEL,
+        { w: variable, g: grad, m: moments.m, v: moments.v },
+        attrs as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+      tf.dispose([moments.m, moments.v]);
+      this.#moments.set(variable, { m: tf.keep(m), v: tf.keep(v) });
+      variable.assign(w);
+      w.dispose();
     }
   }
 
   /** Release the fallback optimizer's state, if any. */
   dispose(): void {
     this.#fallback?.dispose();
+    for (const { m, v } of this.#moments.values()) tf.dispose([m, v]);
     this.#moments.clear();
   }
 

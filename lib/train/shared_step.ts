@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hostValues } from "../base/mod.ts";
+import { hasWasmHeap, hostValues } from "../base/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 import type { Model } from "../model/mod.ts";
 import type { StepConfig, TrainConfig } from "./config.ts";
@@ -160,8 +160,12 @@ export class SharedStep {
   load(): void {
     let offset = 0;
     for (const variable of this.#model.variables) {
-      // A copy: the cpu backend would keep a reference to memory the next step rewrites.
-      const next = tf.tensor(this.#weights.slice(offset, offset + variable.size), variable.shape);
+      // wasm copies the values onto its heap; the cpu backend would keep a reference to memory
+      // the next step rewrites, so it gets a copy.
+      const values = hasWasmHeap()
+        ? this.#weights.subarray(offset, offset + variable.size)
+        : this.#weights.slice(offset, offset + variable.size);
+      const next = tf.tensor(values, variable.shape);
       variable.assign(next);
       next.dispose();
       offset += variable.size;
