@@ -48,13 +48,20 @@ function kernels(backend: BackendWasm): Kernels {
 function scratch(backend: BackendWasm, own: Kernels, bytes: number): number {
   if (own.scratch.bytes < bytes) {
     const module = backend.wasm as Module;
+    const offset = module._malloc(bytes);
+    if (offset === 0) throw new RangeError(`wasm heap: cannot allocate ${bytes} bytes`);
     if (own.scratch.bytes > 0) module._free(own.scratch.offset);
-    own.scratch = { offset: module._malloc(bytes), bytes };
-    if (own.scratch.offset === 0) throw new RangeError(`wasm heap: cannot allocate ${bytes} bytes`);
+    own.scratch = { offset, bytes };
   }
   return own.scratch.offset;
 }
 
+/** Where a tensor's values start in the backend's memory, in bytes. */
+function heapOffset(backend: BackendWasm, t: Info): number {
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
+// kernels.c's activation codes.
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, leakyrelu: 2 };
 
 interface MatMulAttrs {
@@ -93,12 +100,11 @@ function ourMatMul(
   const own = kernels(backend);
   const packed = scratch(backend, own, k * Math.ceil(n / 8) * 8 * 4);
   const out = backend.makeOutput(rank === 3 ? [1, m, n] : [m, n], "float32");
-  const offset = (t: Info) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
   own.gemm(
-    offset(a),
-    offset(b),
-    offset(out),
-    bias ? offset(bias) : 0,
+    heapOffset(backend, a),
+    heapOffset(backend, b),
+    heapOffset(backend, out),
+    bias ? heapOffset(backend, bias) : 0,
     packed,
     m,
     n,
@@ -125,11 +131,13 @@ function withFallback(
   return native(args as Parameters<tf.KernelFunc>[0]) as Info;
 }
 
+/** `BatchMatMul` (a, b; transposeA, transposeB): ours for one matrix, else `native`. */
 export function batchMatMul(args: KernelArgs, native: tf.KernelFunc | undefined): Info {
   const { a, b } = args.inputs as { a: Info; b: Info };
   return withFallback(args, native, { a, b }, args.attrs as unknown as MatMulAttrs, "BatchMatMul");
 }
 
+/** `_FusedMatMul` (a, b, bias, prelu weights; activation): ours without prelu, else `native`. */
 export function fusedMatMul(args: KernelArgs, native: tf.KernelFunc | undefined): Info {
   const { a, b, bias, preluActivationWeights } = args.inputs as {
     a: Info;
@@ -178,9 +186,8 @@ export function adamKernel(args: KernelArgs): Info[] {
   }
   const own = kernels(backend);
   const outs = [0, 1, 2].map(() => backend.makeOutput(w.shape, "float32"));
-  const offset = (t: Info) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
   own.adam(
-    ...[w, g, m, v, ...outs].map(offset),
+    ...[w, g, m, v, ...outs].map((t) => heapOffset(backend, t)),
     tf.util.sizeFromShape(w.shape),
     attrs.stepSize,
     attrs.root,
