@@ -60,10 +60,10 @@ async function oursChild(arch: Arch, data: string): Promise<Speed> {
   return { imagesPerSecond: (size * epochs) / seconds, threads: result.workers };
 }
 
-/** Run a child process and parse the JSON line it prints last. */
-async function runChild(command: string, args: string[], env?: string[]): Promise<Speed> {
-  const output = await new Deno.Command(env ? "env" : command, {
-    args: env ? [...env.flatMap((name) => ["-u", name]), command, ...args] : args,
+/** Run a child process, with the `unset` variables removed, and parse its last JSON line. */
+async function runChild(command: string, args: string[], unset: string[] = []): Promise<Speed> {
+  const output = await new Deno.Command("env", {
+    args: [...unset.flatMap((name) => ["-u", name]), command, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

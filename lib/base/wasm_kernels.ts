@@ -84,9 +84,8 @@ function im2col(x: Float32Array, col: Float32Array, info: tf.backend_util.Conv2D
  * dW[i, j, c, o] = sum over (n, y, x) of x[n, y*sh + i - top, x*sw + j - left, c] * dy[n, y, x, o].
  *
  * im2col written straight into wasm memory by one JS loop (wasm's StridedSlice takes ~10 ms per
- * tap at batch 64, so slicing tap by tap was 20x slower), then one plain matMul
- * `[fh*fw*C, M] x [M, Cout]`: plain, because on wasm `matMul` with a transposed operand is ~15x
- * slower, and with the taps as rows neither operand needs a transpose.
+ * tap at batch 64, so slicing tap by tap was 20x slower), then one matMul
+ * `[fh*fw*C, M] x [M, Cout]`: with the taps as rows neither operand needs a transpose.
  */
 function conv2dBackpropFilter(args: KernelArgs): Info {
   const backend = args.backend as BackendWasm;
@@ -188,8 +187,9 @@ function col2im(col: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2
  * (NHWC; `Conv2DBackpropInput` with tfjs-backend-cpu's semantics).
  *
  * One matMul `[N*oh*ow, Cout] x [fh*fw*C, Cout]^T` (our product reads the transposed operand in
- * place), then one JS loop adding the columns back into the image. NCHW, non-float32 inputs and a `dy` whose shape differs from the one `inputShape`
- * implies (tfjs-cpu then reads only its top-left part) go to `native`.
+ * place), then one JS loop adding the columns back into the image. NCHW, non-float32 inputs and
+ * a `dy` whose shape differs from the one `inputShape` implies (tfjs-cpu then reads only its
+ * top-left part) go to `native`.
  */
 function conv2dBackpropInput(args: KernelArgs, native: tf.KernelFunc | undefined): Info {
   const backend = args.backend as BackendWasm;
@@ -245,6 +245,13 @@ function conv2dBackpropInput(args: KernelArgs, native: tf.KernelFunc | undefined
   }
 }
 
+/** Register `name` on wasm as our kernel unless a kernel of that name exists (a later tfjs's). */
+function addKernel(name: string, kernelFunc: tf.KernelFunc): void {
+  if (tf.getKernel(name, "wasm") !== undefined) return;
+  OURS.add(kernelFunc);
+  tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc });
+}
+
 /** Register `name` on wasm as our kernel, keeping the native one as its fallback. */
 function replaceKernel(
   name: string,
@@ -276,26 +283,12 @@ const OURS = new WeakSet<tf.KernelFunc>();
  * native ones, which stay reachable as their fallbacks. Idempotent.
  */
 export function registerWasmKernels(): void {
-  // A later tfjs may ship a native kernel: keep it rather than replace it with ours.
-  if (tf.getKernel("Conv2DBackpropFilter", "wasm") === undefined) {
-    OURS.add(conv2dBackpropFilter as tf.KernelFunc);
-    tf.registerKernel({
-      kernelName: "Conv2DBackpropFilter",
-      backendName: "wasm",
-      kernelFunc: conv2dBackpropFilter as tf.KernelFunc,
-    });
-  }
+  // A later tfjs may ship a native Conv2DBackpropFilter: keep it rather than replace it with ours.
+  addKernel("Conv2DBackpropFilter", conv2dBackpropFilter as tf.KernelFunc);
+  addKernel(ADAM_KERNEL, adamKernel as unknown as tf.KernelFunc);
   replaceKernel("Conv2DBackpropInput", conv2dBackpropInput);
   replaceKernel("BatchMatMul", batchMatMul);
   replaceKernel("_FusedMatMul", fusedMatMul);
-  if (tf.getKernel(ADAM_KERNEL, "wasm") === undefined) {
-    OURS.add(adamKernel as unknown as tf.KernelFunc);
-    tf.registerKernel({
-      kernelName: ADAM_KERNEL,
-      backendName: "wasm",
-      kernelFunc: adamKernel as unknown as tf.KernelFunc,
-    });
-  }
 }
 
 /** The wasm kernels that run this module's code now, e.g. `["BatchMatMul", ...]`. */
