@@ -369,9 +369,22 @@ Deno.test("BatchMatMul and _FusedMatMul on wasm are ours, and hand a batch of ma
   registerWasmKernels();
   assertEquals(ourWasmKernels().sort(), [
     "BatchMatMul",
+    "Conv2D",
     "Conv2DBackpropFilter",
     "Conv2DBackpropInput",
+    "FusedConv2D",
+    "Identity",
+    "VaelabActivationGrad",
     "VaelabAdam",
+    "VaelabBernoulli",
+    "VaelabBernoulliGrad",
+    "VaelabBiasActivation",
+    "VaelabGaussianKl",
+    "VaelabGaussianKlGrad",
+    "VaelabIm2Row",
+    "VaelabMlpVaeGradients",
+    "VaelabReparameterize",
+    "VaelabReparameterizeGrad",
     "_FusedMatMul",
   ]);
   const batched = () =>

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
 import {
   buildModel,
   chooseWorkers,
@@ -13,9 +13,10 @@ import {
   TWO_THREAD_MIN_STEPS,
 } from "../lib/mod.ts";
 import {
-  averageShards,
+  Adam,
   epochBatches,
-  flattenGradients,
+  type GradientMix,
+  ownerOf,
   runningWorkers,
   shardGradients,
   TwoThreadStep,
@@ -33,8 +34,8 @@ const SMALL: TrainConfig = {
   epochs: 2,
 };
 
-/** The flat gradient of rows [from, to) of `batch`. */
-function flatGradient(model: ReturnType<typeof buildModel>, rows: [number, number]): Float32Array {
+/** The gradients of rows [from, to) of the first 25 training images (the caller disposes them). */
+function shardGrads(model: ReturnType<typeof buildModel>, rows: [number, number]) {
   const batch = data.train.images.subarray(0, 25 * 784);
   const { grads, means } = shardGradients(model, {
     batch,
@@ -42,31 +43,45 @@ function flatGradient(model: ReturnType<typeof buildModel>, rows: [number, numbe
     position: { epoch: 1, step: 1 },
     rows,
   });
-  const size = model.variables.reduce((n, v) => n + v.size, 0);
-  const flat = new Float32Array(size);
-  flattenGradients(model.variables, grads, flat);
-  tf.dispose([grads, means] as tf.TensorContainer);
-  return flat;
+  means.dispose();
+  return grads;
 }
 
-Deno.test("averaging two shards' gradients gives the whole batch's gradient", () => {
+Deno.test("Adam on two shards' gradients, weighted by their rows, takes the whole batch's step", () => {
   // 25 rows split 13 + 12: unequal shares, and each shard cuts its rows of the batch's noise.
   const model = buildModel(SMALL);
-  const whole = flatGradient(model, [0, 25]);
-  const shards = [flatGradient(model, [0, 13]), flatGradient(model, [13, 25])];
-  const averaged = new Float32Array(whole.length);
-  averageShards({ grads: shards, sizes: [13, 12], from: 0, out: averaged });
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < whole.length; i++) {
-    worst = Math.max(worst, Math.abs(averaged[i] - whole[i]));
-    scale = Math.max(scale, Math.abs(whole[i]));
-  }
-  assert(worst < 1e-5 * scale, `max difference ${worst}, largest gradient ${scale}`);
-  // An equal-weight average (or another noise draw) would be far off.
-  averageShards({ grads: shards, sizes: [1, 1], from: 0, out: averaged });
-  assert(averaged.some((g, i) => Math.abs(g - whole[i]) > 1e-3 * scale));
+  const start = getWeights(model);
+  const whole = shardGrads(model, [0, 25]);
+  const [g0, g1] = [shardGrads(model, [0, 13]), shardGrads(model, [13, 25])];
+  const stepWith = (grads: tf.NamedTensorMap, mix?: GradientMix) => {
+    setWeights(model, start);
+    const adam = new Adam({ learningRate: 1e-3 });
+    const squares = adam.apply(model.variables, grads, 1, mix);
+    adam.dispose();
+    return { weights: getWeights(model).flatMap((w) => Array.from(w)), squares: squares! };
+  };
+  const expected = stepWith(whole);
+  const mixed = stepWith(g0, { grads: g1, a: 13 / 25, b: 12 / 25 });
+  const worst = Math.max(...mixed.weights.map((w, i) => Math.abs(w - expected.weights[i])));
+  // Adam's first step moves every weight by about the learning rate: rounding is far below.
+  assert(worst < 1e-6, `weights differ by up to ${worst}`);
+  assertAlmostEquals(mixed.squares, expected.squares, 1e-4 * expected.squares);
+  // An equal-weight average moves some weights differently.
+  const equal = stepWith(g0, { grads: g1, a: 0.5, b: 0.5 });
+  assert(equal.weights.some((w, i) => Math.abs(w - expected.weights[i]) > 1e-5));
+  tf.dispose([whole, g0, g1]);
   disposeModel(model);
+});
+
+Deno.test("ownerOf() shares the variables out by size, about half the weights to each thread", () => {
+  // The reference MLP VAE's variables: the two 784 x 400 kernels go one to each thread.
+  const sizes = [313600, 400, 16000, 40, 8000, 400, 313600, 784];
+  const owners = ownerOf(sizes);
+  assertEquals(owners, [0, 1, 0, 1, 1, 1, 1, 1]);
+  const load = [0, 1].map((t) => sizes.reduce((n, s, i) => n + (owners[i] === t ? s : 0), 0));
+  assertEquals(load, [329600, 323224]);
+  assertEquals(ownerOf([5]), [0]);
+  assertEquals(ownerOf([3, 3]), [0, 1]);
 });
 
 Deno.test("two threads keep equal weights and track the one-thread run", async () => {
@@ -117,13 +132,19 @@ Deno.test("train() with two threads learns and reports the same terms as one", a
 });
 
 Deno.test("two-thread training stops on a non-finite gradient and on a model the config can't build", async () => {
-  // Both threads see the NaN gradient of step 2 and stop; the main thread's report is thrown.
+  // Both threads see the NaN gradient of step 1 (a NaN weight) and stop; the main thread's
+  // report is thrown.
+  const broken = buildModel(SMALL);
+  const weights = getWeights(broken);
+  weights[6][5] = NaN;
+  setWeights(broken, weights);
   await assertRejects(
-    () => train(data, { ...SMALL, learningRate: 1e10 }, { workers: 2 }),
+    () => train(data, SMALL, { model: broken, workers: 2 }),
     Error,
-    "non-finite gradient (norm NaN) at epoch 1, step 2",
+    "non-finite gradient (norm NaN) at epoch 1, step 1",
   );
   assertEquals(runningWorkers(), 0);
+  disposeModel(broken);
   const model = buildModel({ ...SMALL, hiddenSize: 16 });
   await assertRejects(
     () => train(data, SMALL, { model, workers: 2 }),

@@ -8,7 +8,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # No libc (-nostdlib -fno-builtin: loops stay loops, not memset calls), no stack: the module must
 # not write anywhere in the backend's memory but the buffers it is given.
-clang --target=wasm32 -O3 -msimd128 -fno-builtin -nostdlib -Wl,--no-entry -Wl,--import-memory \
+clang --target=wasm32 -O3 -msimd128 -mbulk-memory -fno-builtin -nostdlib -Wl,--no-entry -Wl,--import-memory \
   -Wl,-z,stack-size=0 -Wl,--strip-all -o "$out/kernels.wasm" lib/base/kernels.c
 if llvm-objdump-14 -d "$out/kernels.wasm" 2>/dev/null | grep -q "global\.[gs]et"; then
   echo "build_kernels: kernels.c uses the stack (a local array?); it must not" >&2

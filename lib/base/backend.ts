@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { packageUrl } from "./paths.ts";
+import { productInfo } from "./compiled_kernels.ts";
 import { oneOf } from "./validate.ts";
 import { registerWasmKernels } from "./wasm_kernels.ts";
 
@@ -143,7 +144,19 @@ let ready: Promise<string> | undefined;
 let requested: BackendName | undefined;
 
 /**
- * Initialise TensorFlow.js on the requested backend and return the backend actually in use.
+ * The backend in use and, on wasm, what computes its products, e.g. `TensorFlow.js backend wasm,
+ * products on OpenBLAS 0.3.21 (SkylakeX core), libopenblas.so.0`.
+ */
+export function backendDescription(): string {
+  const backend = tf.getBackend();
+  if (backend !== "wasm") return `TensorFlow.js backend ${backend}`;
+  return `TensorFlow.js backend wasm, products on ${productInfo().description}`;
+}
+
+/**
+ * Initialise TensorFlow.js on the requested backend and return the backend actually in use. On
+ * wasm it also finds the product (`productInfo()`: the system's BLAS, or our wasm kernels and
+ * why) and, unless `quiet`, prints both ({@linkcode backendDescription}).
  * @param options the backend (default wasm), and whether to print it
  * @example
  * ```ts
@@ -177,6 +190,6 @@ async function start(backend: BackendName, quiet: boolean, probe: AdapterProbe):
     throw new Error(`TensorFlow.js backend "cpu" could not start`);
   }
   await tf.ready();
-  if (!quiet) console.error(`vaelab: TensorFlow.js backend ${tf.getBackend()}`);
+  if (!quiet) console.error(`vaelab: ${backendDescription()}`);
   return tf.getBackend();
 }

@@ -1,20 +1,48 @@
 /**
- * Our compiled kernels (`kernels.c`, built into `kernels_wasm.ts`) as TensorFlow.js wasm kernel
- * functions: the matrix product behind `BatchMatMul` and `_FusedMatMul`, and one Adam step.
- * `wasm_kernels.ts` registers them.
+ * Our compiled kernels (`kernels.c`, built into `kernels_wasm.ts`) bound to the wasm backend's
+ * memory, and the matrix product every product-shaped kernel runs: the system's BLAS through FFI
+ * where one loads (`blas.ts`), our wasm SIMD `gemm` otherwise. Here as TensorFlow.js kernel
+ * functions: `BatchMatMul`, `_FusedMatMul` and one Adam step; `conv_kernels.ts` and
+ * `fused_kernels.ts` hold the others, `wasm_kernels.ts` registers them all.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { type Blas, findBlas, memoryAddress, type ProductInfo } from "./blas.ts";
 import { KERNELS_WASM } from "./kernels_wasm.ts";
 
 type Info = tf.TensorInfo;
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+/** A kernel function's argument, as TensorFlow.js passes it. */
+export type KernelArgs = {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+};
+
+/** The functions `kernels.c` exports, on byte offsets into the backend's memory. */
+export interface Compiled {
+  gemm: (...args: number[]) => void;
+  adam: (...args: number[]) => number;
+  bias_act: (...args: number[]) => void;
+  activation_grad: (...args: number[]) => void;
+  im2row: (...args: number[]) => void;
+  row2im: (...args: number[]) => void;
+  bernoulli_ll: (...args: number[]) => void;
+  bernoulli_grad: (...args: number[]) => void;
+  sum_squares: (x: number, x1: number, a: number, b: number, n: number) => number;
+  reparam: (...args: number[]) => void;
+  reparam_grad: (...args: number[]) => void;
+  gaussian_kl: (...args: number[]) => void;
+  gaussian_kl_grad: (...args: number[]) => void;
+  latent_forward: (...args: number[]) => void;
+  latent_backward: (...args: number[]) => void;
+  bernoulli_fused: (...args: number[]) => void;
+}
 
 /** Our compiled kernels, bound to one backend's memory, with a scratch buffer on its heap. */
 interface Kernels {
-  gemm: (...args: number[]) => void;
-  adam: (...args: number[]) => void;
+  compiled: Compiled;
+  memory: WebAssembly.Memory;
   /** Byte offset and size of the buffer `gemm` packs B into. */
   scratch: { offset: number; bytes: number };
 }
@@ -25,23 +53,30 @@ type Module = BackendWasm["wasm"] & {
   _free(offset: number): void;
 };
 
-let compiled: WebAssembly.Module | undefined;
+let compiledModule: WebAssembly.Module | undefined;
 const instances = new WeakMap<BackendWasm, Kernels>();
 
 /** The kernels instantiated on `backend`'s memory (once per backend). */
 function kernels(backend: BackendWasm): Kernels {
   let found = instances.get(backend);
   if (found) return found;
-  compiled ??= new WebAssembly.Module(Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0)));
+  compiledModule ??= new WebAssembly.Module(
+    Uint8Array.from(atob(KERNELS_WASM), (c) => c.charCodeAt(0)),
+  );
   const memory = (backend.wasm as Module).asm.memory;
-  const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+  const instance = new WebAssembly.Instance(compiledModule, { env: { memory } });
   found = {
-    gemm: instance.exports.gemm as Kernels["gemm"],
-    adam: instance.exports.adam as Kernels["adam"],
+    compiled: instance.exports as unknown as Compiled,
+    memory,
     scratch: { offset: 0, bytes: 0 },
   };
   instances.set(backend, found);
   return found;
+}
+
+/** `kernels.c`'s functions on `backend`'s memory. */
+export function compiled(backend: BackendWasm): Compiled {
+  return kernels(backend).compiled;
 }
 
 /** A scratch buffer of at least `bytes` on the backend's heap (kept, grown when too small). */
@@ -57,12 +92,83 @@ function scratch(backend: BackendWasm, own: Kernels, bytes: number): number {
 }
 
 /** Where a tensor's values start in the backend's memory, in bytes. */
-function heapOffset(backend: BackendWasm, t: Info): number {
+export function heapOffset(backend: BackendWasm, t: Info): number {
   return backend.dataIdMap.get(t.dataId)!.memoryOffset;
 }
 
+let found: { blas?: Blas; info: ProductInfo } | undefined;
+
+/** Find this thread's BLAS (once), as `VAELAB_BLAS` asks; see `blas.ts`. */
+export function loadProduct(): ProductInfo {
+  found ??= findBlas();
+  return found.info;
+}
+
+/**
+ * What computes the wasm backend's matrix products in this thread: the system's BLAS, or our
+ * wasm kernels and why. Known once the backend has started (`initBackend()`).
+ * @example
+ * ```ts
+ * await initBackend();
+ * productInfo().product; // "openblas"
+ * ```
+ */
+export function productInfo(): ProductInfo {
+  return loadProduct();
+}
+
+/** One product C = act(op(A) op(B) + bias), every operand a byte offset into the heap. */
+export interface ProductSpec {
+  a: number;
+  b: number;
+  c: number;
+  /** Bias [N], or 0. */
+  bias: number;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  /** kernels.c's activation code: 0 linear, 1 relu, 2 leaky relu. */
+  activation: number;
+  /** Leaky relu's slope below 0. */
+  alpha: number;
+}
+
+/**
+ * Compute `spec`'s product on `backend`'s heap: `sgemm` then, for a bias or an activation, one
+ * pass of `bias_act` when a BLAS is loaded; our wasm `gemm`, which fuses both, otherwise.
+ */
+export function product(backend: BackendWasm, spec: ProductSpec): void {
+  const own = kernels(backend);
+  const blas = (found ?? (loadProduct(), found!)).blas;
+  const { a, b, c, bias, m, n, k, transA, transB, activation, alpha } = spec;
+  if (blas) {
+    // The address is read after the last allocation: growth moves nothing but replaces views.
+    const base = memoryAddress(own.memory);
+    blas.sgemm(transA, transB, m, n, k, base + a, base + b, 0, base + c);
+    if (bias !== 0 || activation !== 0) own.compiled.bias_act(c, bias, m, n, activation, alpha);
+    return;
+  }
+  const packed = scratch(backend, own, k * Math.ceil(n / 8) * 8 * 4);
+  own.compiled.gemm(
+    a,
+    b,
+    c,
+    bias,
+    packed,
+    m,
+    n,
+    k,
+    transA ? 1 : 0,
+    transB ? 1 : 0,
+    activation,
+    alpha,
+  );
+}
+
 // kernels.c's activation codes.
-const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, leakyrelu: 2 };
+export const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, leakyrelu: 2 };
 
 interface MatMulAttrs {
   transposeA: boolean;
@@ -97,23 +203,20 @@ function ourMatMul(
   const [kB, n] = attrs.transposeB ? [b1, b0] : [b0, b1];
   if (k !== kB || k === 0 || m === 0 || n === 0) return;
   if (bias && (bias.dtype !== "float32" || bias.shape.join() !== String(n))) return;
-  const own = kernels(backend);
-  const packed = scratch(backend, own, k * Math.ceil(n / 8) * 8 * 4);
   const out = backend.makeOutput(rank === 3 ? [1, m, n] : [m, n], "float32");
-  own.gemm(
-    heapOffset(backend, a),
-    heapOffset(backend, b),
-    heapOffset(backend, out),
-    bias ? heapOffset(backend, bias) : 0,
-    packed,
+  product(backend, {
+    a: heapOffset(backend, a),
+    b: heapOffset(backend, b),
+    c: heapOffset(backend, out),
+    bias: bias ? heapOffset(backend, bias) : 0,
     m,
     n,
     k,
-    attrs.transposeA ? 1 : 0,
-    attrs.transposeB ? 1 : 0,
+    transA: attrs.transposeA,
+    transB: attrs.transposeB,
     activation,
-    slope,
-  );
+    alpha: slope,
+  });
   return out;
 }
 
@@ -151,7 +254,10 @@ export function fusedMatMul(args: KernelArgs, native: tf.KernelFunc | undefined)
   return withFallback(args, native, { a, b, bias }, covered, "_FusedMatMul");
 }
 
-/** The name of our Adam kernel: {@linkcode AdamAttrs}, inputs w, g, m, v -> [w', m', v']. */
+/**
+ * The name of our Adam kernel: {@linkcode AdamAttrs}, inputs w, g, m, v (and g1, a second
+ * shard's gradient) -> [w', m', v'].
+ */
 export const ADAM_KERNEL = "VaelabAdam";
 
 /** One Adam step's constants (step t from 1), as the Adam kernel takes them. */
@@ -165,18 +271,32 @@ export interface AdamAttrs {
   epsilon: number;
   /** Gradient scale (clipping); 1 leaves it. */
   scale: number;
+  /** With a second gradient g1: the gradient is a g + b g1 (each shard's share of the rows). */
+  a?: number;
+  b?: number;
+}
+
+let adamSquares = NaN;
+
+/**
+ * The sum of the squares (in float64) of the gradient the last Adam kernel applied, after its
+ * scale: the step's share of the gradient's squared norm, without another pass. NaN before any.
+ */
+export function lastAdamSquares(): number {
+  return adamSquares;
 }
 
 /**
  * One Adam step for a variable, in one SIMD pass over the wasm heap: w' = w - stepSize m' /
- * (sqrt(v') root + epsilon), with m', v' the moments updated with g * scale. float32 inputs of
- * one shape; three new tensors out, so nothing a cached native operator packed is overwritten.
+ * (sqrt(v') root + epsilon), with m', v' the moments updated with g * scale, or with
+ * (a g + b g1) * scale given g1. float32 inputs of one shape; three new tensors out, so nothing a
+ * tensor shares is overwritten.
  */
 export function adamKernel(args: KernelArgs): Info[] {
   const backend = args.backend as BackendWasm;
-  const { w, g, m, v } = args.inputs as { w: Info; g: Info; m: Info; v: Info };
+  const { w, g, g1, m, v } = args.inputs as { w: Info; g: Info; g1?: Info; m: Info; v: Info };
   const attrs = args.attrs as unknown as AdamAttrs;
-  for (const t of [g, m, v]) {
+  for (const t of [g, m, v, ...(g1 ? [g1] : [])]) {
     if (t.shape.join() !== w.shape.join() || t.dtype !== "float32" || w.dtype !== "float32") {
       throw new RangeError(
         `${ADAM_KERNEL}: w, g, m, v must be float32 of one shape; got [${w.shape}] ${w.dtype} ` +
@@ -184,10 +304,12 @@ export function adamKernel(args: KernelArgs): Info[] {
       );
     }
   }
-  const own = kernels(backend);
   const outs = [0, 1, 2].map(() => backend.makeOutput(w.shape, "float32"));
-  own.adam(
-    ...[w, g, m, v, ...outs].map((t) => heapOffset(backend, t)),
+  adamSquares = compiled(backend).adam(
+    heapOffset(backend, w),
+    heapOffset(backend, g),
+    g1 ? heapOffset(backend, g1) : 0,
+    ...[m, v, ...outs].map((t) => heapOffset(backend, t)),
     tf.util.sizeFromShape(w.shape),
     attrs.stepSize,
     attrs.root,
@@ -195,6 +317,8 @@ export function adamKernel(args: KernelArgs): Info[] {
     attrs.beta2,
     attrs.epsilon,
     attrs.scale,
+    attrs.a ?? 1,
+    attrs.b ?? 0,
   );
   return outs;
 }

@@ -5,7 +5,22 @@
  * @module
  */
 export * from "./backend.ts";
-export { ADAM_KERNEL, type AdamAttrs } from "./compiled_kernels.ts";
+export { type ProductInfo } from "./blas.ts";
+export { IM2ROW_KERNEL } from "./conv_kernels.ts";
+export { ADAM_KERNEL, type AdamAttrs, lastAdamSquares, productInfo } from "./compiled_kernels.ts";
+export {
+  ACTIVATION_GRAD_KERNEL,
+  BERNOULLI_GRAD_KERNEL,
+  BERNOULLI_KERNEL,
+  BIAS_ACTIVATION_KERNEL,
+  GAUSSIAN_KL_GRAD_KERNEL,
+  GAUSSIAN_KL_KERNEL,
+  hasKernel,
+  REPARAMETERIZE_GRAD_KERNEL,
+  REPARAMETERIZE_KERNEL,
+  sumOfSquares,
+} from "./fused_kernels.ts";
+export { MLP_VAE_GRADIENTS_KERNEL, type MlpVaeAttrs } from "./mlp_vae_kernel.ts";
 export * from "./paths.ts";
 export * from "./random.ts";
 export * from "./stats.ts";

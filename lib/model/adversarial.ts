@@ -11,7 +11,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
-import { activate, batchNorm, conv2d, conv2dTranspose, dense } from "./layers.ts";
+import { conv2d, conv2dTranspose } from "./conv_layers.ts";
+import { activate, batchNorm, dense } from "./layers.ts";
 import type { Model, ModelConfig } from "./types.ts";
 import { mixturePrior, ringMixture, STANDARD_NORMAL } from "./prior.ts";
 import { layerNames, type VariableMaker, variableMaker } from "./variables.ts";

@@ -6,7 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SIDE, NUM_CLASSES } from "../data/mod.ts";
-import { conv2d, dense } from "./layers.ts";
+import { conv2d } from "./conv_layers.ts";
+import { dense } from "./layers.ts";
 import type { Model, ModelConfig } from "./types.ts";
 import { STANDARD_NORMAL } from "./prior.ts";
 import { layerNames, variableMaker } from "./variables.ts";
@@ -39,7 +40,13 @@ export function buildClassifier(config: ModelConfig): Model {
       tf.tidy(() => {
         const image = tf.reshape(x, [-1, IMAGE_SIDE, IMAGE_SIDE, 1]) as tf.Tensor4D;
         const h1 = tf.maxPool(
-          conv2d(image, { filter: c1[0], bias: c1[1], stride: 1, activation: "relu" }),
+          conv2d(image, {
+            filter: c1[0],
+            bias: c1[1],
+            stride: 1,
+            activation: "relu",
+            inputGradient: false,
+          }),
           2,
           2,
           "valid",

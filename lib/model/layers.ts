@@ -1,17 +1,65 @@
 /**
- * The few layers our models use, as functions of explicit variables.
+ * The few layers our models use, as functions of explicit variables (convolutions in
+ * `conv_layers.ts`).
  *
- * `dense` carries its own gradient, so it can fuse bias and activation into the forward product
- * and skip the input's gradient for a layer fed with data.
+ * `dense`, `conv2d` and `conv2dTranspose` carry their own gradients: the forward pass fuses bias
+ * and activation into the product (or follows it with one fused pass), the backward pass takes
+ * the activation's gradient and the bias gradient in one pass ({@linkcode activationGrad}), and
+ * a layer fed with data skips its input's gradient.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { ACTIVATION_GRAD_KERNEL, BIAS_ACTIVATION_KERNEL, hasKernel } from "../base/mod.ts";
 
 /** Activations a layer may fuse. `leakyRelu` is max(x, 0.2 x), the DCGAN discriminator's. */
 export type Activation = "linear" | "relu" | "leakyRelu";
 
 /** The slope of `leakyRelu` below 0 (DCGAN's 0.2). */
 export const LEAKY_SLOPE = 0.2;
+
+/** tfjs' name of an activation in fused ops and our kernels. */
+export function fusedName(activation: Activation): "linear" | "relu" | "leakyrelu" {
+  return activation === "leakyRelu" ? "leakyrelu" : activation;
+}
+
+/**
+ * The gradient through y = act(z + b), from dy and y, both [..., N]: dz = dy act'(z) (ReLU's
+ * derivative is 1 where y > 0 and 0 elsewhere, the leaky one's 0.2 elsewhere) and the bias
+ * gradient dBias [N], dz summed over every axis but the last. One pass on wasm.
+ */
+export function activationGrad<T extends tf.Tensor>(
+  dy: T,
+  y: T,
+  activation: Activation,
+): { dz: T; dBias: tf.Tensor1D } {
+  if (hasKernel(ACTIVATION_GRAD_KERNEL)) {
+    const attrs = { activation: fusedName(activation), leakyreluAlpha: LEAKY_SLOPE };
+    const [dz, dBias] = tf.engine().runKernel(
+      ACTIVATION_GRAD_KERNEL,
+      { dy, y },
+      attrs,
+    ) as tf.Tensor[];
+    return { dz: dz as T, dBias: dBias as tf.Tensor1D };
+  }
+  const dz = activation === "linear"
+    ? dy
+    : tf.mul(dy, activation === "relu" ? tf.step(y) : tf.step(y, LEAKY_SLOPE)) as T;
+  const axes = dy.shape.slice(0, -1).map((_, i) => i);
+  return { dz, dBias: tf.sum(dz, axes) as tf.Tensor1D };
+}
+
+/** act(x + bias), bias [N] added along x's last axis. One pass on wasm. */
+export function biasActivation<T extends tf.Tensor>(
+  x: T,
+  bias: tf.Tensor1D,
+  activation: Activation,
+): T {
+  if (hasKernel(BIAS_ACTIVATION_KERNEL)) {
+    const attrs = { activation: fusedName(activation), leakyreluAlpha: LEAKY_SLOPE };
+    return tf.engine().runKernel(BIAS_ACTIVATION_KERNEL, { x, bias }, attrs) as T;
+  }
+  return tf.tidy(() => activate(tf.add(x, bias) as T, activation));
+}
 
 /** A forward value and the gradient of a scalar with respect to each input, given dy. */
 export interface CustomOpResult<T extends tf.Tensor> {
@@ -75,51 +123,25 @@ function denseForward(
   save: tf.GradSaveFunc,
   inputGradient: boolean,
 ): CustomOpResult<tf.Tensor2D> {
-  const y = activation === "leakyRelu"
-    ? tf.fused.matMul({
-      a: x,
-      b: kernel,
-      bias,
-      activation: "leakyrelu",
-      leakyreluAlpha: LEAKY_SLOPE,
-    }) as tf.Tensor2D
-    : tf.fused.matMul({ a: x, b: kernel, bias, activation }) as tf.Tensor2D;
+  // The fused kernel itself: tf.fused.matMul would unfuse under a gradient tape (it leaves the
+  // activation's gradient to autodiff), and this op supplies its own gradient.
+  const y = tf.engine().runKernel("_FusedMatMul", { a: x, b: kernel, bias }, {
+    transposeA: false,
+    transposeB: false,
+    activation: fusedName(activation),
+    leakyreluAlpha: LEAKY_SLOPE,
+  }) as tf.Tensor2D;
   save([x, kernel, y]);
   return {
     value: y,
     gradFunc: (dy, saved) => {
       const [sx, sk, sy] = saved as tf.Tensor2D[];
-      // The ReLU's gradient passes where its output is positive; the leaky one's is 0.2 elsewhere.
-      const dz = activation === "linear" ? dy as tf.Tensor2D : tf.mul(
-        dy,
-        activation === "relu" ? tf.step(sy) : tf.step(sy, LEAKY_SLOPE),
-      ) as tf.Tensor2D;
+      const { dz, dBias } = activationGrad(dy, sy, activation);
       const dKernel = tf.matMul(sx, dz, true, false); // x^T dz [in, out]
-      const dBias = tf.sum(dz, 0); // [out]
       if (!inputGradient) return [dKernel, dBias];
       return [tf.matMul(dz, sk, false, true), dKernel, dBias]; // dx = dz W^T [B, in] first
     },
   };
-}
-
-/** A convolution's variables and options, for {@linkcode conv2d} and {@linkcode conv2dTranspose}. */
-export interface ConvLayer {
-  /** [h, w, Cin, Cout] for a convolution, [h, w, Cout, Cin] for a transposed one. */
-  filter: tf.Tensor4D | tf.Variable;
-  /** b [Cout]. */
-  bias: tf.Tensor1D | tf.Variable;
-  stride: number;
-  /** Default `linear`. */
-  activation?: Activation;
-}
-
-/** act(conv(x, filter, stride, 'same') + b): x [B, H, W, Cin] -> [B, H / stride, W / stride, Cout]. */
-export function conv2d(x: tf.Tensor4D, layer: ConvLayer): tf.Tensor4D {
-  const y = tf.add(
-    tf.conv2d(x, layer.filter as tf.Tensor4D, layer.stride, "same"),
-    layer.bias,
-  ) as tf.Tensor4D;
-  return activate(y, layer.activation);
 }
 
 /** `activation` applied elementwise (autodiff's gradient). */
@@ -148,24 +170,4 @@ export function batchNorm<T extends tf.Tensor>(
     const { mean, variance } = tf.moments(x, axes);
     return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), gamma), beta);
   }) as T;
-}
-
-/**
- * act(convTranspose(x, filter, stride, 'same') + b): x [B, H, W, Cin], filter [h, w, Cout, Cin]
- * -> [B, H * stride, W * stride, Cout].
- */
-export function conv2dTranspose(x: tf.Tensor4D, layer: ConvLayer): tf.Tensor4D {
-  const { filter, stride } = layer;
-  const [batch, height, width] = x.shape;
-  const outShape: [number, number, number, number] = [
-    batch,
-    height * stride,
-    width * stride,
-    filter.shape[2] as number,
-  ];
-  const y = tf.add(
-    tf.conv2dTranspose(x, filter as tf.Tensor4D, outShape, stride, "same"),
-    layer.bias,
-  ) as tf.Tensor4D;
-  return activate(y, layer.activation);
 }

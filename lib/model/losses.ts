@@ -7,7 +7,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { nonNegativeNumber, oneOf, positiveNumber } from "../base/mod.ts";
+import {
+  BERNOULLI_GRAD_KERNEL,
+  BERNOULLI_KERNEL,
+  hasKernel,
+  nonNegativeNumber,
+  oneOf,
+  positiveNumber,
+} from "../base/mod.ts";
 import { type BatchRows, HALF_LOG_TWO_PI, reparameterize, shardNormal } from "./gaussian.ts";
 import { customOp } from "./layers.ts";
 import type { Model } from "./types.ts";
@@ -32,14 +39,31 @@ export const LIKELIHOODS: readonly Likelihood[] = ["bernoulli", "gaussian", "lap
  */
 export function bernoulliLogLikelihood(x: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
   // Its own gradient, d/dl = x - sigmoid(l): one expression instead of backpropagating through
-  // the elementwise ops of the stable form. x is a target, a constant of the op.
+  // the elementwise ops of the stable form (one pass each way on wasm). x is a target, a
+  // constant of the op.
   return customOp<tf.Tensor1D>(([logits], save) => {
     save([logits]);
     return {
-      value: tf.sum(tf.sub(tf.mul(x, logits), tf.softplus(logits)), 1) as tf.Tensor1D,
-      gradFunc: (dy, [saved]) => [tf.mul(tf.sub(x, tf.sigmoid(saved)), tf.expandDims(dy, 1))],
+      value: bernoulliRows(x, logits as tf.Tensor2D),
+      gradFunc: (dy, [saved]) => [bernoulliRowsGrad(x, saved as tf.Tensor2D, dy)],
     };
   })(logits);
+}
+
+/** sum_j x l - softplus(l) per row: [B, D] -> [B]. */
+function bernoulliRows(x: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
+  if (hasKernel(BERNOULLI_KERNEL)) {
+    return tf.engine().runKernel(BERNOULLI_KERNEL, { x, logits }) as tf.Tensor1D;
+  }
+  return tf.tidy(() => tf.sum(tf.sub(tf.mul(x, logits), tf.softplus(logits)), 1) as tf.Tensor1D);
+}
+
+/** (x - sigmoid(l)) dy, row i scaled by dy[i]: [B, D], [B] -> [B, D]. */
+function bernoulliRowsGrad(x: tf.Tensor2D, logits: tf.Tensor2D, dy: tf.Tensor1D): tf.Tensor2D {
+  if (hasKernel(BERNOULLI_GRAD_KERNEL)) {
+    return tf.engine().runKernel(BERNOULLI_GRAD_KERNEL, { x, logits, dy }) as tf.Tensor2D;
+  }
+  return tf.tidy(() => tf.mul(tf.sub(x, tf.sigmoid(logits)), tf.expandDims(dy, 1)) as tf.Tensor2D);
 }
 
 /**

@@ -7,6 +7,7 @@
 export * from "./adversarial.ts";
 export * from "./classifier.ts";
 export * from "./gaussian.ts";
+export * from "./conv_layers.ts";
 export * from "./layers.ts";
 export * from "./losses.ts";
 export * from "./models.ts";

@@ -14,7 +14,8 @@ import { integer, oneOf, positiveInteger } from "../base/mod.ts";
 import { IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
 import { buildAae, buildGan } from "./adversarial.ts";
 import { buildClassifier } from "./classifier.ts";
-import { conv2d, conv2dTranspose, dense } from "./layers.ts";
+import { conv2d, conv2dTranspose } from "./conv_layers.ts";
+import { dense } from "./layers.ts";
 import { mixturePrior, STANDARD_NORMAL } from "./prior.ts";
 import { type Encoding, type Model, MODEL_KINDS, type ModelConfig } from "./types.ts";
 import { layerNames, variableMaker } from "./variables.ts";
@@ -169,7 +170,13 @@ function buildConv(config: ModelConfig): Model {
     ]),
     encode: (x) => {
       const image = tf.reshape(x, [-1, IMAGE_SIDE, IMAGE_SIDE, 1]) as tf.Tensor4D; // [B, 28, 28, 1]
-      const h1 = conv2d(image, { filter: c1[0], bias: c1[1], stride: 2, activation: "relu" }); // [B, 14, 14, 32]
+      const h1 = conv2d(image, {
+        filter: c1[0],
+        bias: c1[1],
+        stride: 2,
+        activation: "relu",
+        inputGradient: false,
+      }); // [B, 14, 14, 32]
       const h2 = conv2d(h1, { filter: c2[0], bias: c2[1], stride: 2, activation: "relu" }); // [B, 7, 7, 64]
       const h3 = dense(tf.reshape(h2, [-1, flat]), {
         kernel: e1[0],

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hostValues, mixSeeds, positiveInteger, readOnce } from "../base/mod.ts";
+import { mixSeeds, positiveInteger, readOnce } from "../base/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 import {
   binaryCrossEntropy,
@@ -19,7 +19,7 @@ import {
   partVariables,
 } from "../model/mod.ts";
 import { type TrainConfig, validateTrainConfig } from "./config.ts";
-import { Adam, gradientNorm } from "./optimizer.ts";
+import { Adam, tensorsNorm } from "./optimizer.ts";
 import { AAE_TERMS, type AaeTerm, GAN_TERMS, type GanTerm } from "./records.ts";
 import {
   epochBatches,
@@ -49,7 +49,7 @@ function checkedGrads(
   variables: tf.Variable[],
 ): { value: tf.Scalar; grads: tf.NamedTensorMap; norm: number } {
   const { value, grads } = tf.variableGrads(loss, variables);
-  const norm = gradientNorm(variables.map((v) => hostValues(grads[v.name])));
+  const norm = tensorsNorm(variables.map((v) => grads[v.name]));
   if (!Number.isFinite(norm)) {
     tf.dispose([value, grads] as tf.TensorContainer);
     throw new NonFiniteGradient(norm);
@@ -194,7 +194,7 @@ export function generatorGradientNorms(
         tf.mean(generatorLoss(model.critic!(generatedImages(model.decode(z))), loss)) as tf.Scalar,
       generator,
     );
-    const result = gradientNorm(generator.map((v) => hostValues(grads[v.name])));
+    const result = tensorsNorm(generator.map((v) => grads[v.name]));
     tf.dispose([value, grads] as tf.TensorContainer);
     return result;
   };

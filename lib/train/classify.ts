@@ -4,11 +4,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hasWasmHeap, hostValues, positiveInteger } from "../base/mod.ts";
+import { hasWasmHeap, positiveInteger } from "../base/mod.ts";
 import { batches, type Dataset, IMAGE_SIZE, validateDataset } from "../data/mod.ts";
 import { classCrossEntropy, type Model } from "../model/mod.ts";
 import type { TrainConfig } from "./config.ts";
-import { Adam, gradientNorm } from "./optimizer.ts";
+import { Adam, tensorsNorm } from "./optimizer.ts";
 import { CLASSIFIER_TERMS, type ClassifierTerm } from "./records.ts";
 import { NonFiniteGradient, type Step, type StepPosition } from "./step.ts";
 
@@ -66,7 +66,7 @@ export class ClassifierStep implements Step<ClassifierTerm> {
     }, model.variables);
     tf.dispose([x, labels, value]);
     if (hasWasmHeap()) {
-      const norm = gradientNorm(model.variables.map((v) => hostValues(grads[v.name])));
+      const norm = tensorsNorm(model.variables.map((v) => grads[v.name]));
       if (!Number.isFinite(norm)) {
         tf.dispose([grads, terms!] as tf.TensorContainer);
         return Promise.reject(new NonFiniteGradient(norm));

@@ -4,13 +4,18 @@
  * `tf.train.adam` spends about a dozen elementwise ops (and as many passes over memory) per
  * variable and step. On the wasm backend our kernel (`VaelabAdam`, lib/base) does the whole
  * update in one SIMD pass over the heap, writing new weights and moments, which the variable is
- * then assigned (never written in place: kernels may cache its memory). Other backends use
- * `tf.train.adam`, which computes the same formula with tf ops. `update` is the same step on
- * plain arrays, for the two-thread step's shared memory.
+ * then assigned (never written in place: other tensors may share its values). Other backends
+ * use `tf.train.adam`, which computes the same formula with tf ops.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ADAM_KERNEL, type AdamAttrs, positiveNumber } from "../base/mod.ts";
+import {
+  ADAM_KERNEL,
+  type AdamAttrs,
+  lastAdamSquares,
+  positiveNumber,
+  sumOfSquares,
+} from "../base/mod.ts";
 
 /** Adam's hyper-parameters. */
 export interface AdamOptions {
@@ -22,6 +27,19 @@ export interface AdamOptions {
   beta2?: number;
   /** Added to the root of the second moment; default 1e-8 (PyTorch's). */
   epsilon?: number;
+}
+
+/** A second shard's gradients and each shard's share: the gradient is a g + b g1. */
+export interface GradientMix {
+  grads: tf.NamedTensorMap;
+  a: number;
+  b: number;
+}
+
+function gradientOf(grads: tf.NamedTensorMap, variable: tf.Variable): tf.Tensor {
+  const grad = grads[variable.name];
+  if (!grad) throw new RangeError(`no gradient for variable "${variable.name}"`);
+  return grad;
 }
 
 /** Adam over a fixed list of variables. */
@@ -51,19 +69,20 @@ export class Adam {
 
   /**
    * One step: w <- w - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + epsilon), with the
-   * gradients multiplied by `scale` first (gradient clipping; 1 leaves them as they are).
+   * gradients multiplied by `scale` first (gradient clipping; 1 leaves them as they are). With
+   * `mix`, each variable's gradient is a g + b g1 (two shards' gradients, a and b their shares).
+   * @returns the sum of the squares of the gradients applied (after `scale`), in float64, from
+   * the same pass on wasm: the squared norm, to check after the update; undefined elsewhere
    */
-  apply(variables: readonly tf.Variable[], grads: tf.NamedTensorMap, scale = 1): void {
+  apply(
+    variables: readonly tf.Variable[],
+    grads: tf.NamedTensorMap,
+    scale = 1,
+    mix?: GradientMix,
+  ): number | undefined {
     if (tf.getKernel(ADAM_KERNEL, tf.getBackend()) === undefined) {
-      this.#fallback ??= tf.train.adam(this.learningRate, this.beta1, this.beta2, this.epsilon);
-      const scaled = scale === 1
-        ? grads
-        : Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)]));
-      this.#fallback.applyGradients(
-        scaled as unknown as Parameters<tf.AdamOptimizer["applyGradients"]>[0],
-      );
-      if (scaled !== grads) tf.dispose(scaled);
-      return;
+      this.#applyFallback(variables, grads, scale, mix);
+      return undefined;
     }
     this.#step += 1;
     const t = this.#step;
@@ -74,24 +93,51 @@ export class Adam {
       beta2: this.beta2,
       epsilon: this.epsilon,
       scale,
+      ...(mix ? { a: mix.a, b: mix.b } : {}),
     };
+    let squares = 0;
     for (const variable of variables) {
-      const grad = grads[variable.name];
-      if (!grad) throw new RangeError(`no gradient for variable "${variable.name}"`);
+      const grad = gradientOf(grads, variable);
       // The moments outlive any tidy scope a step runs in: kept.
       const moments = this.#moments.get(variable) ??
         { m: tf.keep(tf.zeros(variable.shape)), v: tf.keep(tf.zeros(variable.shape)) };
+      const inputs: tf.NamedTensorMap = { w: variable, g: grad, m: moments.m, v: moments.v };
+      if (mix) inputs.g1 = gradientOf(mix.grads, variable);
       // One pass of our wasm kernel: new weights and moments.
       const [w, m, v] = tf.engine().runKernel(
         ADAM_KERNEL,
-        { w: variable, g: grad, m: moments.m, v: moments.v },
+        inputs,
         attrs as unknown as tf.NamedAttrMap,
       ) as tf.Tensor[];
+      squares += lastAdamSquares();
       tf.dispose([moments.m, moments.v]);
       this.#moments.set(variable, { m: tf.keep(m), v: tf.keep(v) });
       variable.assign(w);
       w.dispose();
     }
+    return squares;
+  }
+
+  /** `tf.train.adam` on the (mixed, scaled) gradients, where our kernel is missing. */
+  #applyFallback(
+    variables: readonly tf.Variable[],
+    grads: tf.NamedTensorMap,
+    scale: number,
+    mix?: GradientMix,
+  ): void {
+    this.#fallback ??= tf.train.adam(this.learningRate, this.beta1, this.beta2, this.epsilon);
+    const used = variables.map((variable) => {
+      const g = gradientOf(grads, variable);
+      const tensor = scale === 1 && !mix ? g : tf.tidy(() => {
+        const mixed = mix
+          ? tf.add(tf.mul(g, mix.a), tf.mul(gradientOf(mix.grads, variable), mix.b))
+          : g;
+        return tf.mul(mixed, scale);
+      });
+      return { name: variable.name, tensor };
+    });
+    this.#fallback.applyGradients(used);
+    for (const { name, tensor } of used) if (tensor !== grads[name]) tensor.dispose();
   }
 
   /** Release the fallback optimizer's state, if any. */
@@ -100,39 +146,17 @@ export class Adam {
     for (const { m, v } of this.#moments.values()) tf.dispose([m, v]);
     this.#moments.clear();
   }
-
-  /**
-   * Step `t` (from 1) on flat arrays: out = w - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t))
-   * + epsilon), updating the moments in place. `out` may be `w`.
-   */
-  update(
-    w: Float32Array,
-    g: Float32Array,
-    out: Float32Array,
-    { m, v }: { m: Float32Array; v: Float32Array },
-    t: number,
-  ): void {
-    const { beta1, beta2, epsilon } = this;
-    const stepSize = this.learningRate / (1 - beta1 ** t);
-    const root = 1 / Math.sqrt(1 - beta2 ** t);
-    const c1 = 1 - beta1;
-    const c2 = 1 - beta2;
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i];
-      const mi = beta1 * m[i] + c1 * gi;
-      const vi = beta2 * v[i] + c2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      out[i] = w[i] - stepSize * mi / (Math.sqrt(vi) * root + epsilon);
-    }
-  }
 }
 
-/** The Euclidean norm of a gradient given as flat arrays (one per variable), in float64. */
-export function gradientNorm(grads: readonly Float32Array[]): number {
+/**
+ * The Euclidean norm of a gradient given as tensors (one per variable), summed in float64: one
+ * SIMD pass over each on wasm.
+ */
+export function tensorsNorm(grads: readonly tf.Tensor[]): number {
   let sum = 0;
   for (const g of grads) {
-    for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
+    if (!g) throw new RangeError("a variable has no gradient");
+    sum += sumOfSquares(g);
   }
   return Math.sqrt(sum);
 }

@@ -1,40 +1,56 @@
 /**
  * One thread's side of data-parallel training on two threads (`parallel.ts` starts the worker).
  *
- * Each step, through memory both threads share:
- * 1. each thread computes the gradients of its half of the batch (shard 0 the first half on the
- *    main thread, shard 1 the second half in the worker) and writes them to its slot;
- * 2. each thread averages the two slots (weighted by shard size) over its half of the
- *    parameters, runs Adam there, and writes those new weights to the shared weights;
- * 3. both threads load all the shared weights into their model.
+ * Each thread holds a copy of the model and computes the gradients of its half of every batch
+ * (shard 0 the first half on the main thread, shard 1 the second in the worker). The variables
+ * are shared out between the threads, about half the weights each ({@linkcode ownerOf}); each
+ * thread updates its own with Adam on both shards' gradients, weighted by their rows. Through
+ * memory both threads share, at every step:
+ * 1. each thread writes its gradients of the other's variables to its slot, and its rows and
+ *    mean terms to its stats;
+ * 2. each thread reads the other's gradients of its own variables, runs Adam on its variables
+ *    (our wasm kernel reads both shards' gradients) and writes their new weights, with the sum
+ *    of squares of the averaged gradient over them; then reads the other's weights. Both
+ *    threads then have the whole gradient's norm, add the two sums in the same order, and stop
+ *    together on a non-finite one. Clipping needs the norm before the update: it adds a
+ *    meeting between reading the gradients and Adam.
  * Both copies of the model therefore hold the same bits after every step. The worker replays
- * the batch order from the seed, so no batch crosses threads.
+ * the batch order from the seed, so no batch crosses threads. The work between the threads'
+ * products is a few copies and kernel passes over half the weights each.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hasWasmHeap, hostValues } from "../base/mod.ts";
+import { hasWasmHeap, hostValues, sumOfSquares } from "../base/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 import type { Model } from "../model/mod.ts";
 import type { StepConfig, TrainConfig } from "./config.ts";
-import { Adam, clipScale } from "./optimizer.ts";
+import { Adam, clipScale, type GradientMix } from "./optimizer.ts";
 import { NonFiniteGradient, shardGradients, type StepPosition } from "./step.ts";
 
 /** The memory both threads share for a run with `parameters` weights. */
 export interface SharedBuffers {
-  /** Float32 [2, parameters]: each shard's gradients, in the model's variable order. */
+  /**
+   * Float32 [2, parameters]: slot s holds shard s's gradients of the variables the other
+   * thread updates, each at its offset in the model's variable order.
+   */
   grads: SharedArrayBuffer;
-  /** Float32 [parameters]: the current weights. */
+  /** Float32 [parameters]: the weights, each variable's written by the thread that updates it. */
   weights: SharedArrayBuffer;
-  /** Float64 [2, 4]: each shard's size and mean loss, reconstruction and KL. */
+  /**
+   * Float64 [2, 5]: each shard's rows, mean loss, reconstruction and KL, and the sum of squares
+   * of the averaged gradient over its thread's variables.
+   */
   stats: SharedArrayBuffer;
-  /** Int32 [5]: the last step each shard finished in phases 1 and 2, and an error flag. */
+  /** Int32 [7]: the last step each shard finished in phases 1, 2 and 3, and an error flag. */
   sync: SharedArrayBuffer;
 }
 
-// Indices into `sync`: GRADS + shard (phase 1), WEIGHTS + shard (phase 2), and the error flag.
+// Indices into `sync`: GRADS + shard (phase 1), NORM + shard (2), WEIGHTS + shard (3), the flag.
 const GRADS = 0;
-const WEIGHTS = 2;
-const FAILED = 4;
+const NORM = 2;
+const WEIGHTS = 4;
+const FAILED = 6;
+const STATS = 5;
 /** A wait wakes up this often (ms) to notice a failure or a termination. */
 export const WAIT_SLICE_MS = 200;
 
@@ -44,8 +60,8 @@ export function sharedBuffers(weights: readonly Float32Array[]): SharedBuffers {
   const buffers = {
     grads: new SharedArrayBuffer(2 * parameters * 4),
     weights: new SharedArrayBuffer(parameters * 4),
-    stats: new SharedArrayBuffer(2 * 4 * 8),
-    sync: new SharedArrayBuffer(5 * 4),
+    stats: new SharedArrayBuffer(2 * STATS * 8),
+    sync: new SharedArrayBuffer(7 * 4),
   };
   const flat = new Float32Array(buffers.weights);
   let offset = 0;
@@ -54,6 +70,33 @@ export function sharedBuffers(weights: readonly Float32Array[]): SharedBuffers {
     offset += w.length;
   }
   return buffers;
+}
+
+/**
+ * Which thread updates each variable, given their sizes: the largest first, each to the thread
+ * with fewer weights so far (thread 0 on a tie), so each updates about half the weights.
+ */
+export function ownerOf(sizes: readonly number[]): (0 | 1)[] {
+  const owners: (0 | 1)[] = sizes.map(() => 0);
+  const load = [0, 0];
+  const order = sizes.map((_, i) => i).sort((i, j) => sizes[j] - sizes[i] || i - j);
+  for (const i of order) {
+    const owner = load[1] < load[0] ? 1 : 0;
+    owners[i] = owner;
+    load[owner] += sizes[i];
+  }
+  return owners;
+}
+
+/** sum (a g0 + b g1)^2 over the variables' gradients, in float64. */
+function mixedSquares(
+  variables: readonly tf.Variable[],
+  grads: tf.NamedTensorMap,
+  { grads: other, a, b }: GradientMix,
+): number {
+  let sum = 0;
+  for (const v of variables) sum += sumOfSquares(grads[v.name], { x1: other[v.name], a, b });
+  return sum;
 }
 
 /** How a thread waits for the other: the worker blocks, the main thread awaits. */
@@ -85,70 +128,105 @@ export interface SharedStepOptions {
   wait: Wait;
 }
 
-/** One thread's side of the shared step: its shard, its half of the weights and their moments. */
+/** A variable with its place in the shared buffers. */
+interface Slot {
+  variable: tf.Variable;
+  offset: number;
+}
+
+/** One thread's side of the shared step: its shard, its variables and their Adam. */
 export class SharedStep {
   readonly shard: 0 | 1;
   #model: Model;
   #config: StepConfig;
-  #grads: Float32Array[];
+  #slots: Float32Array[];
   #weights: Float32Array;
   #stats: Float64Array;
   #sync: Int32Array;
   #wait: Wait;
   #optimizer: Adam;
-  #from: number;
-  #to: number;
-  #moments: { m: Float32Array; v: Float32Array };
-  #average: Float32Array;
+  /** The variables this thread updates, and those the other thread does. */
+  #mine: Slot[] = [];
+  #theirs: Slot[] = [];
   #step = 0;
 
-  /** Views of `buffers` for `shard`, with Adam's `learningRate` and this shard's moments. */
+  /** Views of `buffers` for `shard`, and Adam at the config's `learningRate`. */
   constructor({ buffers, shard, model, config, wait }: SharedStepOptions) {
     this.shard = shard;
     this.#model = model;
     this.#config = config;
     this.#weights = new Float32Array(buffers.weights);
     const parameters = this.#weights.length;
-    this.#grads = [0, 1].map((s) =>
+    this.#slots = [0, 1].map((s) =>
       new Float32Array(buffers.grads, s * parameters * 4, parameters)
     );
     this.#stats = new Float64Array(buffers.stats);
     this.#sync = new Int32Array(buffers.sync);
     this.#wait = wait;
     this.#optimizer = new Adam({ learningRate: config.learningRate });
-    const half = Math.floor(parameters / 2);
-    [this.#from, this.#to] = shard === 0 ? [0, half] : [half, parameters];
-    const size = this.#to - this.#from;
-    this.#moments = { m: new Float32Array(size), v: new Float32Array(size) };
-    this.#average = new Float32Array(size);
+    const owners = ownerOf(model.variables.map((v) => v.size));
+    let offset = 0;
+    model.variables.forEach((variable, i) => {
+      (owners[i] === shard ? this.#mine : this.#theirs).push({ variable, offset });
+      offset += variable.size;
+    });
   }
 
   /** Train on this thread's half of `batch`; returns the whole batch's mean [loss, rec, kl]. */
   async step(batch: Dataset, position: StepPosition): Promise<number[]> {
     const t = ++this.#step;
-    const other = 1 - this.shard;
-    this.#computeShard(batch, position);
-    this.#signal(GRADS + this.shard, t);
-    await this.#wait(this.#sync, GRADS + other, t);
-    // Read both shards' slots and stats now: once this thread signals phase 2, the other may
-    // go on to the next step and overwrite its own.
-    const sizes: [number, number] = [this.#stats[0], this.#stats[4]];
-    const [a, b] = sizes.map((n) => n / (sizes[0] + sizes[1]));
-    const means = [1, 2, 3].map((k) => a * this.#stats[k] + b * this.#stats[4 + k]);
-    // Both threads compute the norm of the whole averaged gradient, in the same order, so they
-    // take the same decision (stop, clip) on the same bits.
-    const norm = averagedNorm(this.#grads, sizes);
-    if (!Number.isFinite(norm)) throw new NonFiniteGradient(norm);
-    averageShards({ grads: this.#grads, sizes, from: this.#from, out: this.#average });
-    const scale = clipScale(norm, this.#config.clipNorm);
-    if (scale !== 1) { for (let i = 0; i < this.#average.length; i++) this.#average[i] *= scale; }
-    const mine = this.#weights.subarray(this.#from, this.#to);
-    this.#optimizer.update(mine, this.#average, mine, this.#moments, t);
-    this.#signal(WEIGHTS + this.shard, t);
-    await this.#wait(this.#sync, WEIGHTS + other, t);
-    // The other thread writes weights again only after this one signals phase 1 of the next step.
-    this.load();
-    return means;
+    const other = (1 - this.shard) as 0 | 1;
+    const own = this.#computeShard(batch, position);
+    let theirs: tf.NamedTensorMap = {};
+    try {
+      this.#signal(GRADS + this.shard, t);
+      await this.#wait(this.#sync, GRADS + other, t);
+      // Read the other's rows and terms now: once this thread signals the weights, the other
+      // may go on to the next step and overwrite them.
+      const rows = [this.#stats[0], this.#stats[STATS]];
+      const [a, b] = rows.map((n) => n / (rows[0] + rows[1]));
+      const means = [1, 2, 3].map((k) => a * this.#stats[k] + b * this.#stats[STATS + k]);
+      theirs = this.#received(other);
+      // Shard 0's gradient first, so both threads compute a g0 + b g1 alike.
+      const [g0, g1] = this.shard === 0 ? [own, theirs] : [theirs, own];
+      const variables = this.#mine.map((s) => s.variable);
+      let scale = 1;
+      if (this.#config.clipNorm !== undefined) {
+        // Clipping needs the whole gradient's norm before any update: one more meeting.
+        this.#stats[STATS * this.shard + 4] = mixedSquares(variables, g0, { grads: g1, a, b });
+        this.#signal(NORM + this.shard, t);
+        await this.#wait(this.#sync, NORM + other, t);
+        scale = clipScale(this.#norm(), this.#config.clipNorm);
+      }
+      if (Number.isFinite(scale)) {
+        const squares = this.#optimizer.apply(variables, g0, scale, { grads: g1, a, b });
+        // Without clipping, Adam's pass summed the squares (wasm); elsewhere one more pass.
+        if (this.#config.clipNorm === undefined) {
+          this.#stats[STATS * this.shard + 4] = squares ??
+            mixedSquares(variables, g0, { grads: g1, a, b });
+        }
+        for (const { variable, offset } of this.#mine) {
+          this.#weights.set(hostValues(variable), offset);
+        }
+      }
+      this.#signal(WEIGHTS + this.shard, t);
+      await this.#wait(this.#sync, WEIGHTS + other, t);
+      // Without clipping the norm is checked once both sums are in: a non-finite one stops
+      // training (both threads read the same sums and stop together).
+      const norm = this.#norm();
+      if (!Number.isFinite(norm)) throw new NonFiniteGradient(norm);
+      // The other thread writes weights again only after this one signals the gradients of the
+      // next step.
+      this.#load(this.#theirs);
+      return means;
+    } finally {
+      tf.dispose([own, theirs]);
+    }
+  }
+
+  /** The whole averaged gradient's norm, from both threads' sums, added in one order. */
+  #norm(): number {
+    return Math.sqrt(this.#stats[4] + this.#stats[STATS + 4]);
   }
 
   /** How many weights the shared buffers hold. */
@@ -158,107 +236,73 @@ export class SharedStep {
 
   /** Assign every variable of this thread's model its slice of the shared weights. */
   load(): void {
-    let offset = 0;
-    for (const variable of this.#model.variables) {
+    this.#load([...this.#mine, ...this.#theirs]);
+  }
+
+  #load(slots: readonly Slot[]): void {
+    for (const { variable, offset } of slots) {
       // wasm copies the values onto its heap; the cpu backend would keep a reference to memory
       // the next step rewrites, so it gets a copy.
-      const values = hasWasmHeap()
-        ? this.#weights.subarray(offset, offset + variable.size)
-        : this.#weights.slice(offset, offset + variable.size);
-      const next = tf.tensor(values, variable.shape);
+      const values = this.#weights.subarray(offset, offset + variable.size);
+      const next = tf.tensor(hasWasmHeap() ? values : values.slice(), variable.shape);
       variable.assign(next);
       next.dispose();
-      offset += variable.size;
     }
   }
 
   /** Raise the error flag, so the other thread stops waiting. */
   fail(): void {
     this.#signal(FAILED, 1);
-    for (const index of [GRADS, GRADS + 1, WEIGHTS, WEIGHTS + 1]) Atomics.notify(this.#sync, index);
+    for (let index = GRADS; index < FAILED; index++) Atomics.notify(this.#sync, index);
   }
 
-  /** Gradients of this shard's rows into its slot, its size and means into its stats. */
-  #computeShard(batch: Dataset, position: StepPosition): void {
+  /**
+   * Gradients of this shard's rows (kept until the step ends), the other's variables' written
+   * to this shard's slot; its rows and means into its stats.
+   */
+  #computeShard(batch: Dataset, position: StepPosition): tf.NamedTensorMap {
     const half = Math.ceil(batch.size / 2);
     const [from, to] = this.shard === 0 ? [0, half] : [half, batch.size];
-    const slot = this.#grads[this.shard];
-    const stats = this.#stats.subarray(4 * this.shard, 4 * this.shard + 4);
+    const stats = this.#stats.subarray(STATS * this.shard, STATS * this.shard + 4);
+    let grads: tf.NamedTensorMap;
     if (from === to) {
-      // A batch of one leaves shard 1 nothing: it weighs 0, and its slot must hold no NaN.
-      slot.fill(0);
+      // A batch of one leaves shard 1 nothing: it weighs 0, and its gradients must hold no NaN.
+      grads = Object.fromEntries(this.#model.variables.map((v) => [v.name, tf.zerosLike(v)]));
       stats.fill(0);
-      return;
+    } else {
+      const shard = shardGradients(this.#model, {
+        batch: batch.images,
+        config: this.#config,
+        position,
+        rows: [from, to],
+      });
+      grads = shard.grads;
+      stats.set([to - from, ...shard.means.dataSync()]);
+      shard.means.dispose();
     }
-    const { grads, means } = shardGradients(this.#model, {
-      batch: batch.images,
-      config: this.#config,
-      position,
-      rows: [from, to],
-    });
-    flattenGradients(this.#model.variables, grads, slot);
-    stats.set([to - from, ...means.dataSync()]);
-    tf.dispose([grads, means] as tf.TensorContainer);
+    const slot = this.#slots[this.shard];
+    for (const { variable, offset } of this.#theirs) {
+      const grad = grads[variable.name];
+      if (!grad) throw new RangeError(`no gradient for variable "${variable.name}"`);
+      slot.set(hostValues(grad), offset);
+    }
+    return grads;
+  }
+
+  /** The other shard's gradients of this thread's variables, read from its slot. */
+  #received(other: 0 | 1): tf.NamedTensorMap {
+    const slot = this.#slots[other];
+    return Object.fromEntries(
+      this.#mine.map(({ variable, offset }) => [
+        variable.name,
+        tf.tensor(slot.subarray(offset, offset + variable.size), variable.shape),
+      ]),
+    );
   }
 
   #signal(index: number, value: number): void {
     Atomics.store(this.#sync, index, value);
     Atomics.notify(this.#sync, index);
-  }
-}
-
-/** Options of {@linkcode averageShards}. */
-export interface AverageShardsOptions {
-  /** Each shard's mean gradients, flat. */
-  grads: readonly Float32Array[];
-  /** Each shard's rows. */
-  sizes: readonly [number, number];
-  /** The first parameter to average. */
-  from: number;
-  /** Where the average of parameters [from, from + out.length) goes. */
-  out: Float32Array;
-}
-
-/**
- * The gradient of the mean loss over a batch from its two shards' mean gradients, each weighted
- * by its share of the rows: out[i] = (n0 g0[from + i] + n1 g1[from + i]) / (n0 + n1).
- */
-export function averageShards(
-  { grads: [g0, g1], sizes: [n0, n1], from, out }: AverageShardsOptions,
-): void {
-  const a = n0 / (n0 + n1);
-  const b = n1 / (n0 + n1);
-  for (let i = 0, j = from; i < out.length; i++, j++) out[i] = a * g0[j] + b * g1[j];
-}
-
-/** The Euclidean norm of the shards' weighted average over all the parameters, in float64. */
-export function averagedNorm(
-  [g0, g1]: readonly Float32Array[],
-  [n0, n1]: readonly [number, number],
-): number {
-  const a = n0 / (n0 + n1);
-  const b = n1 / (n0 + n1);
-  let sum = 0;
-  for (let i = 0; i < g0.length; i++) {
-    // Rounded to float32 like the average Adam reads.
-    const g = Math.fround(a * g0[i] + b * g1[i]);
-    sum += g * g;
-  }
-  return Math.sqrt(sum);
-}
-
-/** Write the gradients of `variables`, in their order, into `out`. */
-export function flattenGradients(
-  variables: readonly tf.Variable[],
-  grads: tf.NamedTensorMap,
-  out: Float32Array,
-): void {
-  let offset = 0;
-  for (const variable of variables) {
-    const grad = grads[variable.name];
-    if (!grad) throw new RangeError(`no gradient for variable "${variable.name}"`);
-    out.set(hostValues(grad), offset);
-    offset += variable.size;
   }
 }
 

@@ -9,11 +9,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hasWasmHeap, hostValues, mixSeeds } from "../base/mod.ts";
+import { hasKernel, mixSeeds, MLP_VAE_GRADIENTS_KERNEL, type MlpVaeAttrs } from "../base/mod.ts";
 import { batches, type Dataset, IMAGE_SIZE } from "../data/mod.ts";
 import { type BatchRows, elboTerms, type Model, shardNormal } from "../model/mod.ts";
 import type { StepConfig, TrainConfig } from "./config.ts";
-import { Adam, clipScale, gradientNorm } from "./optimizer.ts";
+import { Adam, clipScale, tensorsNorm } from "./optimizer.ts";
 import { ELBO_TERMS, type ElboTerm } from "./records.ts";
 
 /** Where a step sits in training: epoch and step within it, both from 1. */
@@ -141,14 +141,15 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
     seed: stepSeed(config.seed, { ...position, purpose: SEED_PURPOSE.inputNoise }),
     shard,
   });
+  const seed = stepSeed(config.seed, { ...position, purpose: SEED_PURPOSE.sampling });
+  if (fusedGradients(model, config)) {
+    const result = fusedShardGradients(model, config, { x, input, seed, shard, position });
+    tf.dispose([x, input] as tf.TensorContainer);
+    return result;
+  }
   let means: tf.Tensor1D | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const terms = elboTerms(model, x, {
-      ...config,
-      seed: stepSeed(config.seed, { ...position, purpose: SEED_PURPOSE.sampling }),
-      input,
-      rows: shard,
-    });
+    const terms = elboTerms(model, x, { ...config, seed, input, rows: shard });
     // Capacity annealing trains on reconstruction + gamma * |KL - C| per image instead.
     const perImage = config.capacity
       ? tf.add(
@@ -163,6 +164,52 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
   }, model.variables);
   tf.dispose([x, input, value] as tf.TensorContainer);
   return { grads, means: means! };
+}
+
+/**
+ * Whether one kernel computes this model's gradients ({@linkcode MLP_VAE_GRADIENTS_KERNEL}, on
+ * wasm): the MLP AE or VAE with Bernoulli pixels and the N(0, I) prior. Other models, and other
+ * backends, take TensorFlow.js's autodiff.
+ */
+export function fusedGradients(model: Model, config: StepConfig): boolean {
+  const { kind, arch, prior } = model.config;
+  return hasKernel(MLP_VAE_GRADIENTS_KERNEL) && arch === "mlp" &&
+    (kind === "vae" || kind === "ae") &&
+    (prior ?? "normal") === "normal" && (config.likelihood ?? "bernoulli") === "bernoulli" &&
+    model.variables.length === 8;
+}
+
+/** {@linkcode shardGradients} through the fused kernel: the same noise, the same terms. */
+function fusedShardGradients(
+  model: Model,
+  config: StepConfig,
+  { x, input, seed, shard, position }: {
+    x: tf.Tensor2D;
+    input?: tf.Tensor2D;
+    seed: number;
+    shard: BatchRows;
+    position: StepPosition;
+  },
+): ShardGradients {
+  const inputs: tf.NamedTensorMap = { x };
+  if (input) inputs.input = input;
+  if (model.config.kind === "vae") {
+    inputs.eps = shardNormal({ rows: x.shape[0], columns: model.config.latentSize, seed, shard });
+  }
+  model.variables.forEach((v, i) => inputs[`${"wb"[i % 2]}${Math.floor(i / 2) + 1}`] = v);
+  const attrs: MlpVaeAttrs = {
+    beta: config.beta,
+    capacity: config.capacity ? capacityAt(config, position) : 0,
+    gamma: config.capacity?.gamma ?? 0,
+  };
+  const outs = tf.engine().runKernel(
+    MLP_VAE_GRADIENTS_KERNEL,
+    inputs,
+    attrs as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor[];
+  inputs.eps?.dispose();
+  const grads = Object.fromEntries(model.variables.map((v, i) => [v.name, outs[i]]));
+  return { grads, means: outs[8] as tf.Tensor1D };
 }
 
 /** The (beta-)ELBO on the whole batch with Adam, on this thread. */
@@ -180,8 +227,10 @@ export class AdamStep implements Step {
   }
 
   /**
-   * Compute the batch's gradients, check that they are finite, clip them when the config asks
-   * and apply them.
+   * Compute the batch's gradients, clip them when the config asks and apply them; a gradient
+   * whose norm is not finite stops training. Clipping needs the norm first; otherwise Adam's
+   * kernel sums the squares in its own pass (wasm), and the check follows the update: a
+   * diverged run is not kept anyway.
    */
   run(batch: Dataset, position: StepPosition): Promise<tf.Tensor1D> {
     const { grads, means } = shardGradients(this.#model, {
@@ -190,19 +239,23 @@ export class AdamStep implements Step {
       position,
     });
     const { clipNorm } = this.#config;
+    const variables = this.#model.variables;
     let scale = 1;
-    // On wasm the gradients are read in place, so the check is nearly free; elsewhere it would
-    // wait for the device every step, so it runs only when clipping needs the norm anyway.
-    if (hasWasmHeap() || clipNorm !== undefined) {
-      const norm = gradientNorm(this.#model.variables.map((v) => hostValues(grads[v.name])));
-      if (!Number.isFinite(norm)) {
-        tf.dispose([grads, means] as tf.TensorContainer);
-        return Promise.reject(new NonFiniteGradient(norm));
-      }
-      scale = clipScale(norm, clipNorm);
+    let norm: number | undefined;
+    if (clipNorm !== undefined) {
+      norm = tensorsNorm(variables.map((v) => grads[v.name]));
+      if (Number.isFinite(norm)) scale = clipScale(norm, clipNorm);
     }
-    this.#optimizer.apply(this.#model.variables, grads, scale);
+    if (norm === undefined || Number.isFinite(norm)) {
+      const squares = this.#optimizer.apply(variables, grads, scale);
+      // Elsewhere than wasm the check would wait for the device every step: only when clipping.
+      if (squares !== undefined && clipNorm === undefined) norm = Math.sqrt(squares);
+    }
     tf.dispose(grads);
+    if (norm !== undefined && !Number.isFinite(norm)) {
+      means.dispose();
+      return Promise.reject(new NonFiniteGradient(norm));
+    }
     return Promise.resolve(means);
   }
 

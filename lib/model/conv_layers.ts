@@ -1,0 +1,182 @@
+/**
+ * Convolutions of explicit variables, each with its own gradient, for the conv VAE, the DCGAN
+ * and the digit classifier. Padding is always 'same'; x is NHWC.
+ *
+ * Where the backend has our im2row kernel (wasm), a convolution is one product of its patch
+ * matrix rows(x) [B * oh * ow, h * w * Cin] with the filter read as [h * w * Cin, Cout], and the
+ * patches are kept for the filter's gradient rows(x)^T dz: each layer builds its patch matrix
+ * once per step. A transposed convolution's backward pass builds rows(dz) once for both of its
+ * gradients. Elsewhere the backend's own convolution kernels run.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { hasKernel, IM2ROW_KERNEL } from "../base/mod.ts";
+import {
+  type Activation,
+  activationGrad,
+  biasActivation,
+  customOp,
+  fusedName,
+  LEAKY_SLOPE,
+} from "./layers.ts";
+
+/** A convolution's variables and options, for {@linkcode conv2d} and {@linkcode conv2dTranspose}. */
+export interface ConvLayer {
+  /** [h, w, Cin, Cout] for a convolution, [h, w, Cout, Cin] for a transposed one. */
+  filter: tf.Tensor4D | tf.Variable;
+  /** b [Cout]. */
+  bias: tf.Tensor1D | tf.Variable;
+  stride: number;
+  /** Default `linear`. */
+  activation?: Activation;
+  /** Compute the gradient with respect to x (default true); false for a layer fed with data. */
+  inputGradient?: boolean;
+}
+
+/**
+ * The patch matrix of x for a filter of `filterShape` [h, w, C, ...] at `stride`, 'same'
+ * padding: [B * oh * ow, h * w * C], row (n, y, x) holding the patch output pixel (y, x) sees.
+ */
+export function patches(x: tf.Tensor4D, filterShape: number[], stride: number): tf.Tensor2D {
+  const attrs = { filterShape, strides: [stride, stride], pad: "same" };
+  return tf.engine().runKernel(
+    IM2ROW_KERNEL,
+    { x },
+    attrs as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor2D;
+}
+
+/**
+ * act(conv(x, filter, stride, 'same') + b): x [B, H, W, Cin] -> [B, H / stride, W / stride, Cout].
+ * Backward: {@linkcode activationGrad}, then the filter's gradient and (unless the layer is fed
+ * with data) the input's.
+ */
+export function conv2d(x: tf.Tensor4D, layer: ConvLayer): tf.Tensor4D {
+  const { stride } = layer;
+  const activation = layer.activation ?? "linear";
+  const strides: [number, number] = [stride, stride];
+  const viaPatches = hasKernel(IM2ROW_KERNEL);
+  const body = (
+    [input, filter, bias]: tf.Tensor[],
+    save: tf.GradSaveFunc,
+  ): { value: tf.Tensor4D; gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => tf.Tensor[] } => {
+    const xs = input as tf.Tensor4D;
+    const f = filter as tf.Tensor4D;
+    const [h, w, cIn, cOut] = f.shape;
+    const fused = { bias, activation: fusedName(activation), leakyreluAlpha: LEAKY_SLOPE };
+    let y: tf.Tensor4D;
+    if (viaPatches) {
+      const rows = patches(xs, f.shape, stride);
+      const [batch, height, width] = xs.shape;
+      const outShape: [number, number, number, number] = [
+        batch,
+        Math.ceil(height / stride),
+        Math.ceil(width / stride),
+        cOut,
+      ];
+      const flat = tf.reshape(f, [h * w * cIn, cOut]);
+      // The fused kernel itself: tf.fused.matMul would unfuse under a gradient tape.
+      y = tf.reshape(
+        tf.engine().runKernel("_FusedMatMul", { a: rows, b: flat, bias }, {
+          transposeA: false,
+          transposeB: false,
+          ...fused,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor2D,
+        outShape,
+      );
+      save([rows, f, y]);
+    } else {
+      y = tf.engine().runKernel("FusedConv2D", { x: xs, filter: f, bias }, {
+        strides,
+        pad: "same",
+        dataFormat: "NHWC",
+        dilations: [1, 1],
+        ...fused,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+      save([xs, f, y]);
+    }
+    const xShape = xs.shape;
+    return {
+      value: y,
+      gradFunc: (dy, [saved, sf, sy]) => {
+        const { dz, dBias } = activationGrad(dy, sy as tf.Tensor4D, activation);
+        const dFilter = viaPatches
+          ? tf.reshape(
+            tf.matMul(saved as tf.Tensor2D, tf.reshape(dz, [-1, cOut]), true, false),
+            sf.shape,
+          )
+          : filterGrad(saved as tf.Tensor4D, dz, sf.shape, strides);
+        if (layer.inputGradient === false) return [dFilter, dBias];
+        // Conv2DBackpropInput: on wasm, one product and row2im.
+        const dx = tf.conv2dTranspose(dz, sf as tf.Tensor4D, xShape, strides, "same");
+        return [dx, dFilter, dBias];
+      },
+    };
+  };
+  if (layer.inputGradient === false) {
+    // x is a constant of this op, so backprop skips its gradient.
+    return customOp<tf.Tensor4D>(([f, b], save) => body([x, f, b], save))(layer.filter, layer.bias);
+  }
+  return customOp<tf.Tensor4D>(body)(x, layer.filter, layer.bias);
+}
+
+/** The filter's gradient of conv(x, filter) given dy (`Conv2DBackpropFilter`, 'same' padding). */
+function filterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: number[],
+  strides: [number, number],
+): tf.Tensor4D {
+  const attrs = { strides, pad: "same", dataFormat: "NHWC", filterShape };
+  return tf.engine().runKernel(
+    "Conv2DBackpropFilter",
+    { x, dy },
+    attrs as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor4D;
+}
+
+/**
+ * act(convTranspose(x, filter, stride, 'same') + b): x [B, H, W, Cin], filter [h, w, Cout, Cin]
+ * -> [B, H * stride, W * stride, Cout]. Forward: the transposed convolution, then one pass of
+ * bias and activation; backward: {@linkcode activationGrad}, then the input's gradient, a
+ * convolution of dz, and the filter's, with the roles of image and gradient swapped: both read
+ * rows(dz) where the backend has im2row.
+ */
+export function conv2dTranspose(x: tf.Tensor4D, layer: ConvLayer): tf.Tensor4D {
+  const { stride } = layer;
+  const activation = layer.activation ?? "linear";
+  const strides: [number, number] = [stride, stride];
+  const viaPatches = hasKernel(IM2ROW_KERNEL);
+  return customOp<tf.Tensor4D>(([x, filter, bias], save) => {
+    const xs = x as tf.Tensor4D;
+    const f = filter as tf.Tensor4D;
+    const [batch, height, width, cIn] = xs.shape;
+    const outShape: [number, number, number, number] = [
+      batch,
+      height * stride,
+      width * stride,
+      f.shape[2],
+    ];
+    const convolved = tf.conv2dTranspose(xs, f, outShape, strides, "same");
+    const y = biasActivation(convolved, bias as tf.Tensor1D, activation);
+    convolved.dispose();
+    save([xs, f, y]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => {
+        const [sx, sf, sy] = saved as tf.Tensor4D[];
+        const { dz, dBias } = activationGrad(dy, sy, activation);
+        if (!viaPatches) {
+          return [tf.conv2d(dz, sf, strides, "same"), filterGrad(dz, sx, sf.shape, strides), dBias];
+        }
+        const rows = patches(dz, sf.shape, stride); // [B * H * W, h * w * Cout]
+        const dx = tf.reshape(tf.matMul(rows, tf.reshape(sf, [-1, cIn])), sx.shape);
+        const dFilter = tf.reshape(
+          tf.matMul(rows, tf.reshape(sx, [-1, cIn]), true, false),
+          sf.shape,
+        );
+        return [dx, dFilter, dBias];
+      },
+    };
+  })(x, layer.filter, layer.bias);
+}
