@@ -7,82 +7,26 @@ import {
   isHardwareAdapter,
   probeWebGpuAdapter,
 } from "../lib/base/mod.ts";
-import { ourWasmKernels, registerWasmKernels } from "../lib/base/mod.ts";
+import {
+  ourWasmKernels,
+  productInfo,
+  registerWasmKernels,
+  withWasmProduct,
+} from "../lib/base/mod.ts";
+import { assertClose, assertNoLeak, on, read, sizeOf, values } from "./numeric.ts";
 
 type Shape4 = [number, number, number, number];
 type Pad = "same" | "valid" | number;
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 
-/** Deterministic values in [-1, 1) (a small LCG), so both backends see the same inputs. */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function sizeOf(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-/**
- * The values of the tensor `f` makes, every other tensor freed. Read inside tidy, returned
- * outside it: tidy walks a returned typed array element by element.
- */
-function read(f: () => tf.Tensor): Float32Array {
-  let out: Float32Array = new Float32Array(0);
-  tf.tidy(() => {
-    out = f().dataSync() as Float32Array;
-  });
-  return out;
-}
-
-/** Run `f` on `backend` and come back to wasm, whatever happens. */
-async function on<T>(backend: string, f: () => T): Promise<T> {
-  await tf.setBackend(backend);
-  try {
-    return f();
-  } finally {
-    await tf.setBackend("wasm");
-  }
-}
-
-/** Max |a - b| must stay within float32 rounding of sums of this size (relative to max |b|). */
-function assertClose(actual: Float32Array, expected: Float32Array, label: string): number {
-  assertEquals(actual.length, expected.length, label);
-  let err = 0;
-  let scale = 1;
-  for (let i = 0; i < actual.length; i++) {
-    err = Math.max(err, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert(err <= 1e-5 * scale, `${label}: max abs error ${err} (scale ${scale})`);
-  return err;
-}
-
-/**
- * Run `f` once to warm up (first calls may allocate lasting state), then again with IS_TEST, which
- * makes the engine check every kernel for data ids it leaked: no tensor and no wasm buffer may
- * be left behind.
- */
-function assertNoLeak(f: () => void): void {
-  const engine = tf.engine();
-  f();
-  const tensors = tf.memory().numTensors;
-  const buffers = engine.backend.numDataIds();
-  const wasTest = tf.env().getBool("IS_TEST");
-  tf.env().set("IS_TEST", true);
-  try {
-    f();
-  } finally {
-    tf.env().set("IS_TEST", wasTest);
-  }
-  assertEquals(tf.memory().numTensors, tensors);
-  assertEquals(engine.backend.numDataIds(), buffers);
-}
+/** The products to test: the one loaded (the system's BLAS where there is one), and ours. */
+const PRODUCTS: [string, <T>(f: () => T) => T][] = [
+  [productInfo().product, (f) => f()],
+  ...(productInfo().product === "wasm" ? [] : [["wasm", withWasmProduct]] as [
+    string,
+    <T>(f: () => T) => T,
+  ][]),
+];
 
 interface ConvCase {
   x: Shape4; // [N, H, W, Cin]
@@ -155,17 +99,19 @@ Deno.test("registerWasmKernels() a second time keeps the Conv2DBackpropInput it 
 
 Deno.test("Conv2DBackpropFilter on wasm matches cpu through conv2d (same, valid, numeric pad, strides 1 and 2)", async () => {
   for (const c of CASES) {
-    const wasm = conv2dFilterGrad(c);
     const cpu = await on("cpu", () => conv2dFilterGrad(c));
-    assertClose(wasm, cpu, describe(c));
+    for (const [product, using] of PRODUCTS) {
+      assertClose(using(() => conv2dFilterGrad(c)), cpu, `${product}: ${describe(c)}`);
+    }
   }
 });
 
 Deno.test("Conv2DBackpropFilter on wasm matches cpu through conv2dTranspose (same and valid)", async () => {
   for (const c of CASES.filter((c) => typeof c.pad === "string")) {
-    const wasm = conv2dTransposeFilterGrad(c);
     const cpu = await on("cpu", () => conv2dTransposeFilterGrad(c));
-    assertClose(wasm, cpu, describe(c));
+    for (const [product, using] of PRODUCTS) {
+      assertClose(using(() => conv2dTransposeFilterGrad(c)), cpu, `${product}: ${describe(c)}`);
+    }
   }
 });
 
@@ -257,17 +203,20 @@ Deno.test("Conv2DBackpropInput on wasm matches cpu as conv2dTranspose (model lay
   // Numeric pad with ceil rounding: conv2d's output gets a column the floor rule would drop.
   const cases = [...INPUT_CASES, { ...INPUT_CASES[7], rounding: "ceil" as const }];
   for (const c of cases) {
-    assertClose(
-      conv2dTransposeForward(c),
-      await on("cpu", () => conv2dTransposeForward(c)),
-      describeInput(c),
-    );
+    const cpu = await on("cpu", () => conv2dTransposeForward(c));
+    for (const [product, using] of PRODUCTS) {
+      const label = `${product}: ${describeInput(c)}`;
+      assertClose(using(() => conv2dTransposeForward(c)), cpu, label);
+    }
   }
 });
 
 Deno.test("Conv2DBackpropInput on wasm matches cpu as conv2d's input gradient", async () => {
   for (const c of INPUT_CASES) {
-    assertClose(conv2dInputGrad(c), await on("cpu", () => conv2dInputGrad(c)), describeInput(c));
+    const cpu = await on("cpu", () => conv2dInputGrad(c));
+    for (const [product, using] of PRODUCTS) {
+      assertClose(using(() => conv2dInputGrad(c)), cpu, `${product}: ${describeInput(c)}`);
+    }
   }
 });
 
@@ -347,18 +296,21 @@ function matMuls(
   return [fused, read(() => tf.matMul(a(), b(), transposeA, transposeB))];
 }
 
-Deno.test("our matMul on wasm matches cpu: every transpose, bias, linear/relu/leaky relu, odd shapes", async () => {
-  for (const c of MATMUL_CASES) {
-    for (const transposeA of [false, true]) {
-      for (const transposeB of [false, true]) {
-        for (const activation of ACTIVATIONS) {
-          const label = `[${c.m}x${c.k}]x[${c.k}x${c.n}] transposes ${+transposeA}${+transposeB} ` +
-            activation;
-          const wasm = matMuls(c, transposeA, transposeB, activation);
-          const cpu = await on("cpu", () => matMuls(c, transposeA, transposeB, activation));
-          // Sums of k products of values in [-1, 1): float32 rounding grows with k.
-          assertClose(wasm[0], cpu[0], `fused ${label}`);
-          assertClose(wasm[1], cpu[1], label);
+Deno.test("our matMul on wasm matches cpu: each product, every transpose, bias, linear/relu/leaky relu, odd shapes", async () => {
+  for (const [product, using] of PRODUCTS) {
+    for (const c of MATMUL_CASES) {
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          for (const activation of ACTIVATIONS) {
+            const label =
+              `[${c.m}x${c.k}]x[${c.k}x${c.n}] transposes ${+transposeA}${+transposeB} ` +
+              activation;
+            const wasm = using(() => matMuls(c, transposeA, transposeB, activation));
+            const cpu = await on("cpu", () => matMuls(c, transposeA, transposeB, activation));
+            // Sums of k products of values in [-1, 1): float32 rounding grows with k.
+            assertClose(wasm[0], cpu[0], `${product}: fused ${label}`);
+            assertClose(wasm[1], cpu[1], `${product}: ${label}`);
+          }
         }
       }
     }
@@ -379,6 +331,7 @@ Deno.test("BatchMatMul and _FusedMatMul on wasm are ours, and hand a batch of ma
     "VaelabBernoulli",
     "VaelabBernoulliGrad",
     "VaelabBiasActivation",
+    "VaelabConvVaeGradients",
     "VaelabGaussianKl",
     "VaelabGaussianKlGrad",
     "VaelabIm2Row",

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert } from "@std/assert";
-import { dense, initBackend } from "../lib/mod.ts";
+import { assert, assertEquals } from "@std/assert";
+import { conv2d, conv2dTranspose, dense, initBackend } from "../lib/mod.ts";
+import { assertClose, assertNoLeak, on, values } from "./numeric.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
 
@@ -57,4 +58,57 @@ Deno.test("dense() gradient matches central finite differences", () => {
     );
   }
   tf.dispose([x, w, b]);
+});
+
+/** The values and gradients (x, filter, bias) of sum(layer(x) * weights) on this backend. */
+function convLayerGrads(
+  transposed: boolean,
+  activation: "linear" | "relu" | "leakyRelu",
+  inputGradient: boolean,
+): Float32Array[] {
+  // A 5 x 5 image with 3 channels, a 3 x 3 filter, stride 2: odd sizes and 'same' padding.
+  const x = tf.tensor4d(values(2 * 5 * 5 * 3, 1), [2, 5, 5, 3]);
+  const filter = tf.tensor4d(values(3 * 3 * 3 * 4, 2), transposed ? [3, 3, 4, 3] : [3, 3, 3, 4]);
+  const bias = tf.tensor1d(values(4, 3));
+  const f = (x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor) => {
+    const layer = {
+      filter: filter as tf.Tensor4D,
+      bias: bias as tf.Tensor1D,
+      stride: 2,
+      activation,
+      inputGradient,
+    };
+    return transposed ? conv2dTranspose(x as tf.Tensor4D, layer) : conv2d(x as tf.Tensor4D, layer);
+  };
+  const y = f(x, filter, bias);
+  const weights = tf.tensor(values(y.size, 4), y.shape);
+  const loss = (...args: tf.Tensor[]) => tf.sum(tf.mul(f(args[0], args[1], args[2]), weights));
+  const grads = inputGradient
+    ? tf.grads(loss)([x, filter, bias])
+    : tf.grads((fl: tf.Tensor, b: tf.Tensor) => loss(x, fl, b))([filter, bias]);
+  const out = [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  tf.dispose([x, filter, bias, y, weights, ...grads]);
+  return out;
+}
+
+Deno.test("conv2d() and conv2dTranspose() through patch matrices (wasm) match the cpu backend's convolutions: values and gradients", async () => {
+  for (const transposed of [false, true]) {
+    for (const activation of ["linear", "relu", "leakyRelu"] as const) {
+      for (const inputGradient of [true, false]) {
+        if (transposed && !inputGradient) continue;
+        const label = `${transposed ? "transposed" : "conv"} ${activation} ${inputGradient}`;
+        const wasm = convLayerGrads(transposed, activation, inputGradient);
+        const cpu = await on("cpu", () => convLayerGrads(transposed, activation, inputGradient));
+        assertEquals(wasm.length, inputGradient ? 4 : 3, label);
+        wasm.forEach((w, i) => assertClose(w, cpu[i], `${label}: output ${i}`));
+      }
+    }
+  }
+});
+
+Deno.test("a conv layer fed with data returns no input gradient, and the patches it keeps leak nothing", () => {
+  assertNoLeak(() => {
+    convLayerGrads(false, "relu", false);
+    convLayerGrads(true, "relu", true);
+  });
 });

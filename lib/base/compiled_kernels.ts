@@ -97,6 +97,21 @@ export function heapOffset(backend: BackendWasm, t: Info): number {
 }
 
 let found: { blas?: Blas; info: ProductInfo } | undefined;
+let forcedWasm = false;
+
+/**
+ * Run `f` with our wasm product even where a BLAS is loaded, so that tests and benchmarks can
+ * compare the two products in one process.
+ */
+export function withWasmProduct<T>(f: () => T): T {
+  const before = forcedWasm;
+  forcedWasm = true;
+  try {
+    return f();
+  } finally {
+    forcedWasm = before;
+  }
+}
 
 /** Find this thread's BLAS (once), as `VAELAB_BLAS` asks; see `blas.ts`. */
 export function loadProduct(): ProductInfo {
@@ -115,6 +130,15 @@ export function loadProduct(): ProductInfo {
  */
 export function productInfo(): ProductInfo {
   return loadProduct();
+}
+
+/**
+ * What computes the current backend's matrix products, in a word: `openblas`, `accelerate` or
+ * `blas` (the system's, on wasm), `wasm` (our kernels), or the backend's name elsewhere (`cpu`,
+ * `webgpu`). Recorded with every run.
+ */
+export function productName(): string {
+  return tf.getBackend() === "wasm" ? productInfo().product : tf.getBackend();
 }
 
 /** One product C = act(op(A) op(B) + bias), every operand a byte offset into the heap. */
@@ -141,7 +165,7 @@ export interface ProductSpec {
  */
 export function product(backend: BackendWasm, spec: ProductSpec): void {
   const own = kernels(backend);
-  const blas = (found ?? (loadProduct(), found!)).blas;
+  const blas = forcedWasm ? undefined : (found ?? (loadProduct(), found!)).blas;
   const { a, b, c, bias, m, n, k, transA, transB, activation, alpha } = spec;
   if (blas) {
     // The address is read after the last allocation: growth moves nothing but replaces views.

@@ -5,9 +5,16 @@
  * @module
  */
 export * from "./backend.ts";
-export { type ProductInfo } from "./blas.ts";
+export { BLAS_CANDIDATES, findBlas, type ProductInfo } from "./blas.ts";
 export { IM2ROW_KERNEL } from "./conv_kernels.ts";
-export { ADAM_KERNEL, type AdamAttrs, lastAdamSquares, productInfo } from "./compiled_kernels.ts";
+export {
+  ADAM_KERNEL,
+  type AdamAttrs,
+  lastAdamSquares,
+  productInfo,
+  productName,
+  withWasmProduct,
+} from "./compiled_kernels.ts";
 export {
   ACTIVATION_GRAD_KERNEL,
   BERNOULLI_GRAD_KERNEL,
@@ -20,7 +27,9 @@ export {
   REPARAMETERIZE_KERNEL,
   sumOfSquares,
 } from "./fused_kernels.ts";
-export { MLP_VAE_GRADIENTS_KERNEL, type MlpVaeAttrs } from "./mlp_vae_kernel.ts";
+export { CONV_VAE_GRADIENTS_KERNEL, CONV_VAE_VARIABLES } from "./conv_vae_kernel.ts";
+export { MLP_VAE_GRADIENTS_KERNEL } from "./mlp_vae_kernel.ts";
+export { type VaeLossAttrs } from "./heap_plan.ts";
 export * from "./paths.ts";
 export * from "./random.ts";
 export * from "./stats.ts";

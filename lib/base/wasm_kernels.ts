@@ -11,7 +11,7 @@
  * - Fused elementwise work (the Bernoulli likelihood and its gradient, an activation's gradient
  *   with its bias gradient, bias and activation), `Identity` without a copy
  *   (`fused_kernels.ts`), one Adam step (`compiled_kernels.ts`), and the whole gradient of the
- *   MLP VAE on a batch (`mlp_vae_kernel.ts`).
+ *   MLP and the conv VAE on a batch (`mlp_vae_kernel.ts`, `conv_vae_kernel.ts`).
  *
  * Native kernels we replace stay reachable as the fallbacks of cases ours do not cover.
  * @module
@@ -33,6 +33,7 @@ import {
   im2rowKernel,
 } from "./conv_kernels.ts";
 import { FUSED_KERNELS, identity } from "./fused_kernels.ts";
+import { CONV_VAE_GRADIENTS_KERNEL, convVaeGradients } from "./conv_vae_kernel.ts";
 import { MLP_VAE_GRADIENTS_KERNEL, mlpVaeGradients } from "./mlp_vae_kernel.ts";
 
 type Info = tf.TensorInfo;
@@ -91,6 +92,7 @@ export function registerWasmKernels(): void {
   addKernel(ADAM_KERNEL, adamKernel as unknown as tf.KernelFunc);
   for (const [name, kernel] of Object.entries(FUSED_KERNELS)) addKernel(name, kernel);
   addKernel(MLP_VAE_GRADIENTS_KERNEL, mlpVaeGradients as unknown as tf.KernelFunc);
+  addKernel(CONV_VAE_GRADIENTS_KERNEL, convVaeGradients as unknown as tf.KernelFunc);
   addKernel(IM2ROW_KERNEL, im2rowKernel as tf.KernelFunc);
   replaceKernel("BatchMatMul", batchMatMul);
   replaceKernel("_FusedMatMul", fusedMatMul);
@@ -112,6 +114,7 @@ export function ourWasmKernels(): string[] {
     ...REPLACED,
     ADAM_KERNEL,
     MLP_VAE_GRADIENTS_KERNEL,
+    CONV_VAE_GRADIENTS_KERNEL,
     IM2ROW_KERNEL,
     ...Object.keys(FUSED_KERNELS),
   ];

@@ -2,11 +2,10 @@
  * Convolutions of explicit variables, each with its own gradient, for the conv VAE, the DCGAN
  * and the digit classifier. Padding is always 'same'; x is NHWC.
  *
- * Where the backend has our im2row kernel (wasm), a convolution is one product of its patch
- * matrix rows(x) [B * oh * ow, h * w * Cin] with the filter read as [h * w * Cin, Cout], and the
- * patches are kept for the filter's gradient rows(x)^T dz: each layer builds its patch matrix
- * once per step. A transposed convolution's backward pass builds rows(dz) once for both of its
- * gradients. Elsewhere the backend's own convolution kernels run.
+ * On wasm our kernels compute a convolution as one product of its patch matrix rows(x)
+ * [B * oh * ow, h * w * Cin] with the filter read as [h * w * Cin, Cout] (lib/base). Where the
+ * backend has our im2row kernel, a transposed convolution's backward pass builds rows(dz) once
+ * for both of its gradients; elsewhere the backend's own convolution kernels run.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -48,67 +47,36 @@ export function patches(x: tf.Tensor4D, filterShape: number[], stride: number): 
 
 /**
  * act(conv(x, filter, stride, 'same') + b): x [B, H, W, Cin] -> [B, H / stride, W / stride, Cout].
- * Backward: {@linkcode activationGrad}, then the filter's gradient and (unless the layer is fed
- * with data) the input's.
+ * Forward: one fused convolution; backward: {@linkcode activationGrad}, then the filter's
+ * gradient and (unless the layer is fed with data) the input's.
  */
 export function conv2d(x: tf.Tensor4D, layer: ConvLayer): tf.Tensor4D {
   const { stride } = layer;
   const activation = layer.activation ?? "linear";
   const strides: [number, number] = [stride, stride];
-  const viaPatches = hasKernel(IM2ROW_KERNEL);
   const body = (
     [input, filter, bias]: tf.Tensor[],
     save: tf.GradSaveFunc,
   ): { value: tf.Tensor4D; gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => tf.Tensor[] } => {
-    const xs = input as tf.Tensor4D;
-    const f = filter as tf.Tensor4D;
-    const [h, w, cIn, cOut] = f.shape;
-    const fused = { bias, activation: fusedName(activation), leakyreluAlpha: LEAKY_SLOPE };
-    let y: tf.Tensor4D;
-    if (viaPatches) {
-      const rows = patches(xs, f.shape, stride);
-      const [batch, height, width] = xs.shape;
-      const outShape: [number, number, number, number] = [
-        batch,
-        Math.ceil(height / stride),
-        Math.ceil(width / stride),
-        cOut,
-      ];
-      const flat = tf.reshape(f, [h * w * cIn, cOut]);
-      // The fused kernel itself: tf.fused.matMul would unfuse under a gradient tape.
-      y = tf.reshape(
-        tf.engine().runKernel("_FusedMatMul", { a: rows, b: flat, bias }, {
-          transposeA: false,
-          transposeB: false,
-          ...fused,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor2D,
-        outShape,
-      );
-      save([rows, f, y]);
-    } else {
-      y = tf.engine().runKernel("FusedConv2D", { x: xs, filter: f, bias }, {
-        strides,
-        pad: "same",
-        dataFormat: "NHWC",
-        dilations: [1, 1],
-        ...fused,
-      } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-      save([xs, f, y]);
-    }
-    const xShape = xs.shape;
+    // The fused kernel itself: tf.fused.conv2d would unfuse under a gradient tape.
+    const y = tf.engine().runKernel("FusedConv2D", { x: input, filter, bias }, {
+      strides,
+      pad: "same",
+      dataFormat: "NHWC",
+      dilations: [1, 1],
+      activation: fusedName(activation),
+      leakyreluAlpha: LEAKY_SLOPE,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    save([input, filter, y]);
     return {
       value: y,
-      gradFunc: (dy, [saved, sf, sy]) => {
-        const { dz, dBias } = activationGrad(dy, sy as tf.Tensor4D, activation);
-        const dFilter = viaPatches
-          ? tf.reshape(
-            tf.matMul(saved as tf.Tensor2D, tf.reshape(dz, [-1, cOut]), true, false),
-            sf.shape,
-          )
-          : filterGrad(saved as tf.Tensor4D, dz, sf.shape, strides);
+      gradFunc: (dy, saved) => {
+        const [sx, sf, sy] = saved as tf.Tensor4D[];
+        const { dz, dBias } = activationGrad(dy, sy, activation);
+        const dFilter = filterGrad(sx, dz, sf.shape, strides);
         if (layer.inputGradient === false) return [dFilter, dBias];
         // Conv2DBackpropInput: on wasm, one product and row2im.
-        const dx = tf.conv2dTranspose(dz, sf as tf.Tensor4D, xShape, strides, "same");
+        const dx = tf.conv2dTranspose(dz, sf, sx.shape, strides, "same");
         return [dx, dFilter, dBias];
       },
     };

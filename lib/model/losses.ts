@@ -42,10 +42,13 @@ export function bernoulliLogLikelihood(x: tf.Tensor2D, logits: tf.Tensor2D): tf.
   // the elementwise ops of the stable form (one pass each way on wasm). x is a target, a
   // constant of the op.
   return customOp<tf.Tensor1D>(([logits], save) => {
-    save([logits]);
+    // x is saved too: the backward pass may come after whoever made it has disposed it.
+    save([logits, x]);
     return {
       value: bernoulliRows(x, logits as tf.Tensor2D),
-      gradFunc: (dy, [saved]) => [bernoulliRowsGrad(x, saved as tf.Tensor2D, dy)],
+      gradFunc: (dy, [saved, target]) => [
+        bernoulliRowsGrad(target as tf.Tensor2D, saved as tf.Tensor2D, dy),
+      ],
     };
   })(logits);
 }

@@ -2,7 +2,7 @@
  * How much work a notebook does: `quick` (CI: small subsets, few epochs) or `full` (default).
  * @module
  */
-import { oneOf } from "../base/mod.ts";
+import { oneOf, productInfo } from "../base/mod.ts";
 import type { MnistData } from "../data/mod.ts";
 
 /** The MIME type of what a notebook runs on, in its outputs: a {@linkcode RunInfo}'s fields. */
@@ -62,14 +62,20 @@ export function runInfo(
   data: MnistData,
   details: { backend: string } & Record<string, string | number>,
 ): RunInfo & { [key: symbol]: () => Record<string, string | object> } {
+  // What computes the products, as the backend reports it: the system's BLAS or our kernels.
+  const products: Record<string, string> = details.backend === "wasm"
+    ? { products: productInfo().description }
+    : {};
   const info: RunInfo = {
     profile: profile(),
     source: data.source,
     trainSize: data.train.size,
     testSize: data.test.size,
     ...details,
+    ...products,
   };
-  const extra = Object.entries(details).map(([k, v]) => `${k} ${v}`).join(", ");
+  const extra = Object.entries({ ...details, ...products }).map(([k, v]) => `${k} ${v}`)
+    .join(", ");
   const text = `profile ${info.profile}: ${data.source} MNIST, ${info.trainSize} train / ` +
     `${info.testSize} test images, ${extra}`;
   return {

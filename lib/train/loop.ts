@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { oneOf } from "../base/mod.ts";
+import { oneOf, productName } from "../base/mod.ts";
 import { type Dataset, validateDataset } from "../data/mod.ts";
 import { buildModel, type Model } from "../model/mod.ts";
 import { AaeStep, GanStep } from "./adversarial.ts";
@@ -48,6 +48,8 @@ export interface TrainResult {
   imagesPerSecond: number;
   /** Threads that computed each batch. */
   workers: 1 | 2;
+  /** What computed the products: `productName()`, e.g. `openblas` or `wasm`. */
+  product: string;
 }
 
 /** Fewer steps than this do not pay back the worker's start (about 0.25 s) on our machines. */
@@ -117,7 +119,8 @@ export async function train(
       onEpoch: (record) => options.onEpoch?.(record, model),
     });
     const imagesPerSecond = (data.train.size * config.epochs) / seconds;
-    return { model, config: { ...config }, history, seconds, imagesPerSecond, workers };
+    const product = productName();
+    return { model, config: { ...config }, history, seconds, imagesPerSecond, workers, product };
   } catch (error) {
     if (error instanceof TrainingInterrupted) {
       Object.assign(error.state, { model, config: { ...config } });

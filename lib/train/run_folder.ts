@@ -34,6 +34,8 @@ export interface Manifest {
   seconds: number;
   imagesPerSecond: number;
   workers: 1 | 2;
+  /** What computed the products (see `productName()`); absent in runs saved before it was. */
+  product?: string;
   shapes: number[][];
   /** Each variable of `weights.bin`, in order. */
   variables: WeightEntry[];
@@ -140,7 +142,17 @@ export async function loadFolder(
     snapshots.push(all.slice(e * size, (e + 1) * size));
   }
   const { history, seconds, imagesPerSecond, workers } = manifest;
-  return { model, config: manifest.config, history, seconds, imagesPerSecond, workers, snapshots };
+  const product = manifest.product ?? "unrecorded";
+  return {
+    model,
+    config: manifest.config,
+    history,
+    seconds,
+    imagesPerSecond,
+    workers,
+    product,
+    snapshots,
+  };
 }
 
 /** A config with its keys sorted, as the run hash sees it. */

@@ -48,6 +48,8 @@ export interface Run {
   imagesPerSecond: number;
   /** Threads that computed each batch (two train the same model up to float rounding). */
   workers: 1 | 2;
+  /** What computed the products (`productName()`); `unrecorded` for runs saved before it was. */
+  product: string;
   /** True when the weights came from the cache. */
   cached: boolean;
   /**
@@ -165,6 +167,7 @@ export async function runOrLoad(
     seconds: result.seconds,
     imagesPerSecond: result.imagesPerSecond,
     workers: result.workers,
+    product: result.product,
     shapes: result.model.variables.map((v) => v.shape),
     variables,
     snapshots: snapshots.length,

@@ -9,7 +9,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hasKernel, mixSeeds, MLP_VAE_GRADIENTS_KERNEL, type MlpVaeAttrs } from "../base/mod.ts";
+import {
+  CONV_VAE_GRADIENTS_KERNEL,
+  CONV_VAE_VARIABLES,
+  hasKernel,
+  mixSeeds,
+  MLP_VAE_GRADIENTS_KERNEL,
+  type VaeLossAttrs,
+} from "../base/mod.ts";
 import { batches, type Dataset, IMAGE_SIZE } from "../data/mod.ts";
 import { type BatchRows, elboTerms, type Model, shardNormal } from "../model/mod.ts";
 import type { StepConfig, TrainConfig } from "./config.ts";
@@ -142,8 +149,9 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
     shard,
   });
   const seed = stepSeed(config.seed, { ...position, purpose: SEED_PURPOSE.sampling });
-  if (fusedGradients(model, config)) {
-    const result = fusedShardGradients(model, config, { x, input, seed, shard, position });
+  const kernel = fusedGradients(model, config);
+  if (kernel) {
+    const result = fusedShardGradients(kernel, model, config, { x, input, seed, shard, position });
     tf.dispose([x, input] as tf.TensorContainer);
     return result;
   }
@@ -167,20 +175,23 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
 }
 
 /**
- * Whether one kernel computes this model's gradients ({@linkcode MLP_VAE_GRADIENTS_KERNEL}, on
- * wasm): the MLP AE or VAE with Bernoulli pixels and the N(0, I) prior. Other models, and other
- * backends, take TensorFlow.js's autodiff.
+ * The kernel that computes this model's gradients in one call on this backend, if any: the
+ * MLP or the conv AE or VAE with Bernoulli pixels and the N(0, I) prior, on wasm
+ * ({@linkcode MLP_VAE_GRADIENTS_KERNEL}, {@linkcode CONV_VAE_GRADIENTS_KERNEL}). Other models,
+ * and other backends, take TensorFlow.js's autodiff.
  */
-export function fusedGradients(model: Model, config: StepConfig): boolean {
+export function fusedGradients(model: Model, config: StepConfig): string | undefined {
   const { kind, arch, prior } = model.config;
-  return hasKernel(MLP_VAE_GRADIENTS_KERNEL) && arch === "mlp" &&
-    (kind === "vae" || kind === "ae") &&
-    (prior ?? "normal") === "normal" && (config.likelihood ?? "bernoulli") === "bernoulli" &&
-    model.variables.length === 8;
+  const covered = (kind === "vae" || kind === "ae") && (prior ?? "normal") === "normal" &&
+    (config.likelihood ?? "bernoulli") === "bernoulli";
+  const kernel = arch === "mlp" ? MLP_VAE_GRADIENTS_KERNEL : CONV_VAE_GRADIENTS_KERNEL;
+  const variables = arch === "mlp" ? 8 : CONV_VAE_VARIABLES.length;
+  return covered && model.variables.length === variables && hasKernel(kernel) ? kernel : undefined;
 }
 
-/** {@linkcode shardGradients} through the fused kernel: the same noise, the same terms. */
+/** {@linkcode shardGradients} through a fused kernel: the same noise, the same terms. */
 function fusedShardGradients(
+  kernel: string,
   model: Model,
   config: StepConfig,
   { x, input, seed, shard, position }: {
@@ -196,20 +207,23 @@ function fusedShardGradients(
   if (model.config.kind === "vae") {
     inputs.eps = shardNormal({ rows: x.shape[0], columns: model.config.latentSize, seed, shard });
   }
-  model.variables.forEach((v, i) => inputs[`${"wb"[i % 2]}${Math.floor(i / 2) + 1}`] = v);
-  const attrs: MlpVaeAttrs = {
+  const names = kernel === MLP_VAE_GRADIENTS_KERNEL
+    ? ["w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4"]
+    : CONV_VAE_VARIABLES;
+  model.variables.forEach((v, i) => inputs[names[i]] = v);
+  const attrs: VaeLossAttrs = {
     beta: config.beta,
     capacity: config.capacity ? capacityAt(config, position) : 0,
     gamma: config.capacity?.gamma ?? 0,
   };
   const outs = tf.engine().runKernel(
-    MLP_VAE_GRADIENTS_KERNEL,
+    kernel,
     inputs,
     attrs as unknown as tf.NamedAttrMap,
   ) as tf.Tensor[];
   inputs.eps?.dispose();
   const grads = Object.fromEntries(model.variables.map((v, i) => [v.name, outs[i]]));
-  return { grads, means: outs[8] as tf.Tensor1D };
+  return { grads, means: outs[model.variables.length] as tf.Tensor1D };
 }
 
 /** The (beta-)ELBO on the whole batch with Adam, on this thread. */
