@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PLOTLY_MIME, RUN_INFO_MIME, TABLE_MIME } from "../lib/mod.ts";
+import { findBlas, PLOTLY_MIME, RUN_INFO_MIME, TABLE_MIME } from "../lib/mod.ts";
 
 const HELP = `Usage: deno task reproduce [options] [NOTEBOOK_OR_DIR...]
 
@@ -145,8 +145,25 @@ async function run(
   }
 }
 
+/**
+ * The system BLAS the products run on: installed with apt-get where it is missing and can be
+ * (tools/install_blas.sh); then say which product the notebooks will use.
+ */
+export async function prepareBlas(): Promise<void> {
+  if (findBlas().info.product === "wasm" && Deno.build.os === "linux") {
+    await new Deno.Command("bash", {
+      args: [join(ROOT, "tools/install_blas.sh")],
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+  }
+  console.error(`vaelab: products on ${findBlas().info.description}`);
+}
+
 /** Check jupyter nbconvert, the Deno kernelspec (installing it when missing) and plotly.js. */
-async function prepare(kernel: string): Promise<void> {
+export async function prepare(kernel: string): Promise<void> {
+  await prepareBlas();
   if (!(await run(JUPYTER, ["nbconvert", "--version"])).ok) {
     // A fresh machine: Debian's Jupyter, and the kernel of the Deno running this (under npx,
     // there is no deno on PATH).

@@ -199,6 +199,7 @@ async function main(args: string[]): Promise<void> {
     imagesPerSecond: Math.round(result.imagesPerSecond),
     backend,
     workers: result.workers,
+    product: result.product,
     run: result.folder,
     cached: result.cached,
     ...iwae,
