@@ -15,6 +15,7 @@ import {
 import {
   Adam,
   epochBatches,
+  exchangeMode,
   type GradientMix,
   ownerOf,
   runningWorkers,
@@ -84,30 +85,39 @@ Deno.test("ownerOf() shares the variables out by size, about half the weights to
   assertEquals(ownerOf([3, 3]), [0, 1]);
 });
 
-Deno.test("two threads keep equal weights and track the one-thread run", async () => {
+Deno.test("two threads keep equal weights and track the one-thread run, whichever way they exchange values", async () => {
   const config = { ...SMALL, epochs: 1 };
-  const model = buildModel(config);
+  const start = getWeights(buildModel(config));
   const single = buildModel(config);
-  setWeights(single, getWeights(model));
-  const trainer = await TwoThreadStep.start(model, { config, train: data.train });
-  try {
-    const one = await train(data, config, { model: single, workers: 1 });
-    let step = 0;
-    for (const batch of epochBatches(data.train, { ...config, epoch: 1 })) {
-      (await trainer.run(batch, { epoch: 1, step: ++step })).dispose();
+  setWeights(single, start);
+  const one = await train(data, config, { model: single, workers: 1 });
+  const byMode: Float32Array[][] = [];
+  const modes = exchangeMode() === "direct" ? ["direct", "copies"] as const : ["copies"] as const;
+  for (const exchange of modes) {
+    const model = buildModel(config);
+    setWeights(model, start);
+    const trainer = await TwoThreadStep.start(model, { config, train: data.train, exchange });
+    try {
+      let step = 0;
+      for (const batch of epochBatches(data.train, { ...config, epoch: 1 })) {
+        (await trainer.run(batch, { epoch: 1, step: ++step })).dispose();
+      }
+      assertEquals(await trainer.workerWeights(), getWeights(model), exchange);
+      byMode.push(getWeights(model));
+      // 8 Adam steps of size 1e-3: the rounding may differ, the steps must not.
+      const ours = getWeights(model).flatMap((w) => Array.from(w));
+      const theirs = getWeights(one.model).flatMap((w) => Array.from(w));
+      const worst = Math.max(...ours.map((w, i) => Math.abs(w - theirs[i])));
+      // They differ by float32 rounding of the shard average: about 3e-8 here.
+      assert(worst < 1e-6, `${exchange}: weights differ from the one-thread run by up to ${worst}`);
+    } finally {
+      trainer.close();
+      disposeModel(model);
     }
-    assertEquals(await trainer.workerWeights(), getWeights(model));
-    // 8 Adam steps of size 1e-3: the rounding may differ, the steps must not.
-    const ours = getWeights(model).flatMap((w) => Array.from(w));
-    const theirs = getWeights(one.model).flatMap((w) => Array.from(w));
-    const worst = Math.max(...ours.map((w, i) => Math.abs(w - theirs[i])));
-    // They differ by float32 rounding of the shard average: about 3e-8 here.
-    assert(worst < 1e-6, `weights differ from the one-thread run by up to ${worst}`);
-  } finally {
-    trainer.close();
-    disposeModel(model);
-    disposeModel(single);
   }
+  // The two ways hand over the same values: the same bits.
+  if (byMode.length === 2) assertEquals(byMode[0], byMode[1]);
+  disposeModel(single);
 });
 
 Deno.test("train() with two threads learns and reports the same terms as one", async () => {

@@ -41,8 +41,8 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "reparameterize: exp(logVar) for the std",
     file: "lib/model/gaussian.ts",
-    from: "tf.exp(tf.mul(logVar, 0.5))",
-    to: "tf.exp(logVar)",
+    from: "tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps))",
+    to: "tf.add(mean, tf.mul(tf.exp(logVar), eps))",
   },
   {
     name: "log density: drop log var",
@@ -59,8 +59,8 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "bernoulli: wrong gradient sign",
     file: "lib/model/losses.ts",
-    from: "tf.mul(tf.sub(x, tf.sigmoid(saved))",
-    to: "tf.mul(tf.sub(tf.sigmoid(saved), x)",
+    from: "tf.mul(tf.sub(x, tf.sigmoid(logits))",
+    to: "tf.mul(tf.sub(tf.sigmoid(logits), x)",
   },
   {
     name: "gaussian likelihood: drop log scale",
@@ -119,18 +119,6 @@ export const MUTATIONS: Mutation[] = [
   },
   // Training.
   {
-    name: "adam: no bias correction of m",
-    file: "lib/train/optimizer.ts",
-    from: "this.learningRate / (1 - beta1 ** t)",
-    to: "this.learningRate",
-  },
-  {
-    name: "adam: v without its correction",
-    file: "lib/train/optimizer.ts",
-    from: "Math.sqrt(vi) * root + epsilon",
-    to: "Math.sqrt(vi) + epsilon",
-  },
-  {
     name: "adam kernel: no bias correction of m",
     file: "lib/train/optimizer.ts",
     from: "stepSize: this.learningRate / (1 - this.beta1 ** t)",
@@ -145,14 +133,57 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "matMul: a transposed A read as plain",
     file: "lib/base/compiled_kernels.ts",
-    from: "attrs.transposeA ? 1 : 0",
-    to: "0",
+    from: "transA: attrs.transposeA,",
+    to: "transA: false,",
   },
   {
     name: "two threads: shard weights swapped",
     file: "lib/train/shared_step.ts",
-    from: "out[i] = a * g0[j] + b * g1[j]",
-    to: "out[i] = b * g0[j] + a * g1[j]",
+    from: "this.#optimizer.apply(variables, g0, scale, { grads: g1, a, b });",
+    to: "this.#optimizer.apply(variables, g0, scale, { grads: g1, a: b, b: a });",
+  },
+  {
+    name: "adam: the norm's squares of the last variable only",
+    file: "lib/train/optimizer.ts",
+    from: "squares += lastAdamSquares();",
+    to: "squares = lastAdamSquares();",
+  },
+  // The system's BLAS and the one-kernel steps.
+  {
+    name: "blas: lda of a transposed A",
+    file: "lib/base/blas.ts",
+    from: "transA ? m : k,",
+    to: "k,",
+  },
+  {
+    name: "blas product: bias dropped",
+    file: "lib/base/compiled_kernels.ts",
+    from: "if (bias !== 0 || activation !== 0)",
+    to: "if (activation !== 0)",
+  },
+  {
+    name: "one-kernel step: the sum, not the mean, of the rows",
+    file: "lib/base/mlp_vae_kernel.ts",
+    from: "at(dLogits), 1 / rows, rows, d);",
+    to: "at(dLogits), 1, rows, d);",
+  },
+  {
+    name: "one-kernel step: beta ignored",
+    file: "lib/base/heap_plan.ts",
+    from: "coefs[i] = (gamma > 0 ? gamma * Math.sign(deviation) : beta) / rows;",
+    to: "coefs[i] = (gamma > 0 ? gamma * Math.sign(deviation) : 1) / rows;",
+  },
+  {
+    name: "conv one-kernel step: decoder's filter gradient from the wrong image",
+    file: "lib/base/conv_vae_kernel.ts",
+    from: "plan.mul(columns, u, d.t2f, [9, 32, p1], { transA: true });",
+    to: "plan.mul(columns, du, d.t2f, [9, 32, p1], { transA: true });",
+  },
+  {
+    name: "activation gradient: leaky slope ignored",
+    file: "lib/base/fused_kernels.ts",
+    from: "return [code, (attrs?.leakyreluAlpha as number | undefined) ?? 0.2];",
+    to: "return [code, 0];",
   },
   {
     name: "clipping: flipped comparison",

@@ -8,6 +8,7 @@ export * from "./adversarial.ts";
 export * from "./classify.ts";
 export * from "./config.ts";
 export * from "./evaluate.ts";
+export { type ExchangeBuffers, exchangeMode } from "./exchange.ts";
 export * from "./grid.ts";
 export * from "./interrupt.ts";
 export * from "./loop.ts";

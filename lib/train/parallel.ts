@@ -59,9 +59,14 @@ export class TwoThreadStep implements Step {
   /** Start a worker holding a copy of `model` and of the training images; resolves when ready. */
   static async start(
     model: Model,
-    { config, train }: { config: TrainConfig; train: Dataset },
+    { config, train, exchange }: {
+      config: TrainConfig;
+      train: Dataset;
+      /** How the threads hand each other values; default the fastest available (`exchange.ts`). */
+      exchange?: "direct" | "copies";
+    },
   ): Promise<TwoThreadStep> {
-    const buffers = sharedBuffers(getWeights(model));
+    const buffers = sharedBuffers(getWeights(model), exchange);
     const worker = new Worker(trainWorkerUrl(), { type: "module" });
     running += 1;
     const start: WorkerStart = { type: "start", config, backend: tf.getBackend(), buffers, train };

@@ -20,22 +20,16 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hasWasmHeap, hostValues, sumOfSquares } from "../base/mod.ts";
+import { sumOfSquares } from "../base/mod.ts";
+import { Exchange, type ExchangeBuffers, exchangeBuffers, type Slot } from "./exchange.ts";
 import type { Dataset } from "../data/mod.ts";
 import type { Model } from "../model/mod.ts";
 import type { StepConfig, TrainConfig } from "./config.ts";
 import { Adam, clipScale, type GradientMix } from "./optimizer.ts";
 import { NonFiniteGradient, shardGradients, type StepPosition } from "./step.ts";
 
-/** The memory both threads share for a run with `parameters` weights. */
-export interface SharedBuffers {
-  /**
-   * Float32 [2, parameters]: slot s holds shard s's gradients of the variables the other
-   * thread updates, each at its offset in the model's variable order.
-   */
-  grads: SharedArrayBuffer;
-  /** Float32 [parameters]: the weights, each variable's written by the thread that updates it. */
-  weights: SharedArrayBuffer;
+/** The memory both threads share: the exchange's, and the step's own. */
+export interface SharedBuffers extends ExchangeBuffers {
   /**
    * Float64 [2, 5]: each shard's rows, mean loss, reconstruction and KL, and the sum of squares
    * of the averaged gradient over its thread's variables.
@@ -55,21 +49,15 @@ const STATS = 5;
 export const WAIT_SLICE_MS = 200;
 
 /** Shared buffers sized for a model with these weights, holding them. */
-export function sharedBuffers(weights: readonly Float32Array[]): SharedBuffers {
-  const parameters = weights.reduce((n, w) => n + w.length, 0);
-  const buffers = {
-    grads: new SharedArrayBuffer(2 * parameters * 4),
-    weights: new SharedArrayBuffer(parameters * 4),
+export function sharedBuffers(
+  weights: readonly Float32Array[],
+  mode?: ExchangeBuffers["mode"],
+): SharedBuffers {
+  return {
+    ...exchangeBuffers(weights, mode),
     stats: new SharedArrayBuffer(2 * STATS * 8),
     sync: new SharedArrayBuffer(7 * 4),
   };
-  const flat = new Float32Array(buffers.weights);
-  let offset = 0;
-  for (const w of weights) {
-    flat.set(w, offset);
-    offset += w.length;
-  }
-  return buffers;
 }
 
 /**
@@ -128,19 +116,12 @@ export interface SharedStepOptions {
   wait: Wait;
 }
 
-/** A variable with its place in the shared buffers. */
-interface Slot {
-  variable: tf.Variable;
-  offset: number;
-}
-
 /** One thread's side of the shared step: its shard, its variables and their Adam. */
 export class SharedStep {
   readonly shard: 0 | 1;
   #model: Model;
   #config: StepConfig;
-  #slots: Float32Array[];
-  #weights: Float32Array;
+  #exchange: Exchange;
   #stats: Float64Array;
   #sync: Int32Array;
   #wait: Wait;
@@ -155,19 +136,15 @@ export class SharedStep {
     this.shard = shard;
     this.#model = model;
     this.#config = config;
-    this.#weights = new Float32Array(buffers.weights);
-    const parameters = this.#weights.length;
-    this.#slots = [0, 1].map((s) =>
-      new Float32Array(buffers.grads, s * parameters * 4, parameters)
-    );
+    this.#exchange = new Exchange(buffers, shard, model.variables.length);
     this.#stats = new Float64Array(buffers.stats);
     this.#sync = new Int32Array(buffers.sync);
     this.#wait = wait;
     this.#optimizer = new Adam({ learningRate: config.learningRate });
     const owners = ownerOf(model.variables.map((v) => v.size));
     let offset = 0;
-    model.variables.forEach((variable, i) => {
-      (owners[i] === shard ? this.#mine : this.#theirs).push({ variable, offset });
+    model.variables.forEach((variable, index) => {
+      (owners[index] === shard ? this.#mine : this.#theirs).push({ variable, offset, index });
       offset += variable.size;
     });
   }
@@ -186,7 +163,7 @@ export class SharedStep {
       const rows = [this.#stats[0], this.#stats[STATS]];
       const [a, b] = rows.map((n) => n / (rows[0] + rows[1]));
       const means = [1, 2, 3].map((k) => a * this.#stats[k] + b * this.#stats[STATS + k]);
-      theirs = this.#received(other);
+      theirs = this.#exchange.takeGradients(this.#mine);
       // Shard 0's gradient first, so both threads compute a g0 + b g1 alike.
       const [g0, g1] = this.shard === 0 ? [own, theirs] : [theirs, own];
       const variables = this.#mine.map((s) => s.variable);
@@ -205,9 +182,7 @@ export class SharedStep {
           this.#stats[STATS * this.shard + 4] = squares ??
             mixedSquares(variables, g0, { grads: g1, a, b });
         }
-        for (const { variable, offset } of this.#mine) {
-          this.#weights.set(hostValues(variable), offset);
-        }
+        this.#exchange.offerWeights(this.#mine);
       }
       this.#signal(WEIGHTS + this.shard, t);
       await this.#wait(this.#sync, WEIGHTS + other, t);
@@ -217,7 +192,7 @@ export class SharedStep {
       if (!Number.isFinite(norm)) throw new NonFiniteGradient(norm);
       // The other thread writes weights again only after this one signals the gradients of the
       // next step.
-      this.#load(this.#theirs);
+      this.#exchange.takeWeights(this.#theirs);
       return means;
     } finally {
       tf.dispose([own, theirs]);
@@ -231,23 +206,12 @@ export class SharedStep {
 
   /** How many weights the shared buffers hold. */
   get parameters(): number {
-    return this.#weights.length;
+    return this.#exchange.parameters;
   }
 
-  /** Assign every variable of this thread's model its slice of the shared weights. */
+  /** Assign every variable of this thread's model its initial weights from the shared buffer. */
   load(): void {
-    this.#load([...this.#mine, ...this.#theirs]);
-  }
-
-  #load(slots: readonly Slot[]): void {
-    for (const { variable, offset } of slots) {
-      // wasm copies the values onto its heap; the cpu backend would keep a reference to memory
-      // the next step rewrites, so it gets a copy.
-      const values = this.#weights.subarray(offset, offset + variable.size);
-      const next = tf.tensor(hasWasmHeap() ? values : values.slice(), variable.shape);
-      variable.assign(next);
-      next.dispose();
-    }
+    this.#exchange.loadInitial([...this.#mine, ...this.#theirs]);
   }
 
   /** Raise the error flag, so the other thread stops waiting. */
@@ -280,24 +244,8 @@ export class SharedStep {
       stats.set([to - from, ...shard.means.dataSync()]);
       shard.means.dispose();
     }
-    const slot = this.#slots[this.shard];
-    for (const { variable, offset } of this.#theirs) {
-      const grad = grads[variable.name];
-      if (!grad) throw new RangeError(`no gradient for variable "${variable.name}"`);
-      slot.set(hostValues(grad), offset);
-    }
+    this.#exchange.offerGradients(this.#theirs, grads);
     return grads;
-  }
-
-  /** The other shard's gradients of this thread's variables, read from its slot. */
-  #received(other: 0 | 1): tf.NamedTensorMap {
-    const slot = this.#slots[other];
-    return Object.fromEntries(
-      this.#mine.map(({ variable, offset }) => [
-        variable.name,
-        tf.tensor(slot.subarray(offset, offset + variable.size), variable.shape),
-      ]),
-    );
   }
 
   #signal(index: number, value: number): void {
