@@ -326,6 +326,7 @@ Deno.test("BatchMatMul and _FusedMatMul on wasm are ours, and hand a batch of ma
     "Conv2DBackpropInput",
     "FusedConv2D",
     "Identity",
+    "MaxPoolGrad",
     "VaelabActivationGrad",
     "VaelabAdam",
     "VaelabBernoulli",

@@ -144,3 +144,26 @@ Deno.test("Identity on wasm shares its input's values: a clone outlives its sour
     tf.dispose([tf.clone(ones), ones]);
   });
 });
+
+Deno.test("MaxPoolGrad on wasm matches cpu: ties to the first maximum, padding, odd sizes and channels", async () => {
+  const cases: [number[], number, number, "valid" | "same"][] = [
+    [[2, 8, 8, 16], 2, 2, "valid"], // the digit classifier's pools
+    [[1, 7, 5, 3], 3, 2, "same"],
+    [[2, 5, 6, 5], 2, 1, "valid"],
+  ];
+  for (const [shape, size, stride, pad] of cases) {
+    const run = () =>
+      read(() => {
+        // Rounded values: many ties inside a window.
+        const x = tf.tensor4d(
+          values(shape.reduce((a, b) => a * b), 12).map((v) => Math.round(v * 3)),
+          shape as [number, number, number, number],
+        );
+        return tf.grad((x: tf.Tensor) => {
+          const pooled = tf.maxPool(x as tf.Tensor4D, size, stride, pad);
+          return tf.sum(tf.mul(pooled, tf.tensor(values(pooled.size, 13), pooled.shape)));
+        })(x);
+      });
+    assertClose(run(), await on("cpu", run), `[${shape}] pool ${size}/${stride} ${pad}`, 1e-6);
+  }
+});

@@ -8,9 +8,11 @@
  * library named by `VAELAB_BLAS`. Where none loads, or FFI is not permitted, or `VAELAB_BLAS=off`,
  * the products run our wasm kernels, and {@linkcode productInfo} says why.
  *
- * OpenBLAS runs on one thread here: our two-thread training gives each thread its own half of
- * every batch, and two threads inside one small product were slower. Its `OPENBLAS_*`
- * environment variables are left as the user set them; the core it chose is reported.
+ * OpenBLAS runs on one thread: our two-thread training gives each thread its own half of every
+ * batch (two OpenBLAS threads inside each of the MLP VAE's products bought about 20% on its
+ * products and nothing on the step, measured here). Its `OPENBLAS_*` environment variables are
+ * left as the user set them (`OPENBLAS_CORETYPE` can slow a current OpenBLAS down); the core it
+ * chose is reported.
  * @module
  */
 

@@ -37,6 +37,7 @@ export interface Compiled {
   latent_forward: (...args: number[]) => void;
   latent_backward: (...args: number[]) => void;
   bernoulli_fused: (...args: number[]) => void;
+  max_pool_grad: (...args: number[]) => void;
 }
 
 /** Our compiled kernels, bound to one backend's memory, with a scratch buffer on its heap. */
@@ -113,15 +114,10 @@ export function withWasmProduct<T>(f: () => T): T {
   }
 }
 
-/** Find this thread's BLAS (once), as `VAELAB_BLAS` asks; see `blas.ts`. */
-export function loadProduct(): ProductInfo {
-  found ??= findBlas();
-  return found.info;
-}
-
 /**
  * What computes the wasm backend's matrix products in this thread: the system's BLAS, or our
- * wasm kernels and why. Known once the backend has started (`initBackend()`).
+ * wasm kernels and why. Found once per thread, as `VAELAB_BLAS` asks (`blas.ts`), by
+ * `initBackend()` or at the first product.
  * @example
  * ```ts
  * await initBackend();
@@ -129,7 +125,8 @@ export function loadProduct(): ProductInfo {
  * ```
  */
 export function productInfo(): ProductInfo {
-  return loadProduct();
+  found ??= findBlas();
+  return found.info;
 }
 
 /**
@@ -165,7 +162,7 @@ export interface ProductSpec {
  */
 export function product(backend: BackendWasm, spec: ProductSpec): void {
   const own = kernels(backend);
-  const blas = forcedWasm ? undefined : (found ?? (loadProduct(), found!)).blas;
+  const blas = forcedWasm ? undefined : (found ?? (productInfo(), found!)).blas;
   const { a, b, c, bias, m, n, k, transA, transB, activation, alpha } = spec;
   if (blas) {
     // The address is read after the last allocation: growth moves nothing but replaces views.

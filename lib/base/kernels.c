@@ -664,3 +664,51 @@ __attribute__((export_name("bernoulli_fused"))) void bernoulli_fused(const float
     ll[i] = lanes_sum(wasm_f32x4_add(sum, other)) + rest;
   }
 }
+
+// ---- Max pooling's gradient ------------------------------------------------------------------
+
+// dx [N, H, W, C] = the gradient of max pooling x (NHWC) with FH x FW windows at strides (SH,
+// SW), `top` and `left` rows and columns of padding, output [N, OH, OW, C], given dy: each
+// dy value goes to the first largest input of its window in row-major order (as TensorFlow.js's
+// cpu backend picks it). Channels are taken four at a time.
+__attribute__((export_name("max_pool_grad"))) void max_pool_grad(
+    const float *dy, const float *x, float *dx, int N, int H, int W, int C, int FH, int FW,
+    int SH, int SW, int top, int left, int OH, int OW) {
+  zero(dx, N * H * W * C);
+  for (int n = 0; n < N; n++) {
+    const float *image = x + n * H * W * C;
+    float *grad = dx + n * H * W * C;
+    for (int oy = 0; oy < OH; oy++) {
+      for (int ox = 0; ox < OW; ox++, dy += C) {
+        for (int c = 0; c < C; c += 4) {
+          const int count = C - c < 4 ? C - c : 4;
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t where = wasm_i32x4_splat(-1);
+          for (int i = 0; i < FH; i++) {
+            const int iy = oy * SH + i - top;
+            if (iy < 0 || iy >= H) continue;
+            for (int j = 0; j < FW; j++) {
+              const int ix = ox * SW + j - left;
+              if (ix < 0 || ix >= W) continue;
+              const int at = (iy * W + ix) * C + c;
+              const v128_t v = count == 4 ? wasm_v128_load(image + at) : load_part(image + at, count);
+              // Strictly greater: the first maximum keeps its place.
+              const v128_t greater = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, greater);
+              where = wasm_v128_bitselect(wasm_i32x4_add(wasm_i32x4_splat(at),
+                                                         wasm_i32x4_make(0, 1, 2, 3)),
+                                          where, greater);
+            }
+          }
+          const v128_t g = count == 4 ? wasm_v128_load(dy + c) : load_part(dy + c, count);
+          const int w0 = wasm_i32x4_extract_lane(where, 0), w1 = wasm_i32x4_extract_lane(where, 1);
+          const int w2 = wasm_i32x4_extract_lane(where, 2), w3 = wasm_i32x4_extract_lane(where, 3);
+          if (w0 >= 0) grad[w0] += wasm_f32x4_extract_lane(g, 0);
+          if (count > 1 && w1 >= 0) grad[w1] += wasm_f32x4_extract_lane(g, 1);
+          if (count > 2 && w2 >= 0) grad[w2] += wasm_f32x4_extract_lane(g, 2);
+          if (count > 3 && w3 >= 0) grad[w3] += wasm_f32x4_extract_lane(g, 3);
+        }
+      }
+    }
+  }
+}

@@ -7,7 +7,7 @@
  *   a direct loop, 10-15x slower, otherwise). `compiled_kernels.ts`.
  * - Convolutions as one product each: `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput` and
  *   `Conv2DBackpropFilter` (missing from tfjs-wasm: without it `tf.grad` through `tf.conv2d` and
- *   `tf.conv2dTranspose` throws). `conv_kernels.ts`.
+ *   `tf.conv2dTranspose` throws), and max pooling's gradient. `conv_kernels.ts`.
  * - Fused elementwise work (the Bernoulli likelihood and its gradient, an activation's gradient
  *   with its bias gradient, bias and activation), `Identity` without a copy
  *   (`fused_kernels.ts`), one Adam step (`compiled_kernels.ts`), and the whole gradient of the
@@ -23,7 +23,7 @@ import {
   batchMatMul,
   fusedMatMul,
   type KernelArgs,
-  loadProduct,
+  productInfo,
 } from "./compiled_kernels.ts";
 import {
   conv2d,
@@ -31,6 +31,7 @@ import {
   conv2dBackpropInput,
   IM2ROW_KERNEL,
   im2rowKernel,
+  maxPoolGrad,
 } from "./conv_kernels.ts";
 import { FUSED_KERNELS, identity } from "./fused_kernels.ts";
 import { CONV_VAE_GRADIENTS_KERNEL, convVaeGradients } from "./conv_vae_kernel.ts";
@@ -78,6 +79,7 @@ const REPLACED = [
   "FusedConv2D",
   "Conv2DBackpropInput",
   "Identity",
+  "MaxPoolGrad",
 ] as const;
 
 /**
@@ -86,7 +88,7 @@ const REPLACED = [
  * {@linkcode REPLACED}'s native ones, which stay reachable as their fallbacks. Idempotent.
  */
 export function registerWasmKernels(): void {
-  loadProduct();
+  productInfo();
   // A later tfjs may ship a native Conv2DBackpropFilter: keep it rather than replace it with ours.
   addKernel("Conv2DBackpropFilter", conv2dBackpropFilter as tf.KernelFunc);
   addKernel(ADAM_KERNEL, adamKernel as unknown as tf.KernelFunc);
@@ -99,6 +101,7 @@ export function registerWasmKernels(): void {
   replaceKernel("Conv2D", conv2d);
   replaceKernel("FusedConv2D", conv2d);
   replaceKernel("Conv2DBackpropInput", conv2dBackpropInput);
+  replaceKernel("MaxPoolGrad", maxPoolGrad);
   replaceKernel("Identity", (args, native) => {
     const { x } = args.inputs as { x: Info };
     return x.dtype === "string"
