@@ -329,6 +329,8 @@ Deno.test("BatchMatMul and _FusedMatMul on wasm are ours, and hand a batch of ma
     "MaxPoolGrad",
     "VaelabActivationGrad",
     "VaelabAdam",
+    "VaelabBatchNorm",
+    "VaelabBatchNormGrad",
     "VaelabBernoulli",
     "VaelabBernoulliGrad",
     "VaelabBiasActivation",

@@ -3,6 +3,7 @@ import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import {
   activationGrad,
   Adam,
+  batchNorm,
   bernoulliLogLikelihood,
   biasActivation,
   gaussianKl,
@@ -165,5 +166,27 @@ Deno.test("MaxPoolGrad on wasm matches cpu: ties to the first maximum, padding, 
         })(x);
       });
     assertClose(run(), await on("cpu", run), `[${shape}] pool ${size}/${stride} ${pad}`, 1e-6);
+  }
+});
+
+Deno.test("batchNorm() on wasm matches the cpu backend's autodiff: values and the three gradients", async () => {
+  for (const shape of [[6, 5], [4, 3, 3, 7]]) {
+    const run = () =>
+      tf.tidy(() => {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const c = shape.at(-1)!;
+        const x = tf.tensor(values(size, 14).map((v) => 3 * v + 1), shape);
+        const gamma = tf.tensor1d(values(c, 15));
+        const beta = tf.tensor1d(values(c, 16));
+        const weights = tf.tensor(values(size, 17), shape);
+        const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(batchNorm(x, g as tf.Tensor1D, b as tf.Tensor1D), weights));
+        return [batchNorm(x, gamma, beta), ...tf.grads(f)([x, gamma, beta])].map((t) =>
+          t.dataSync().slice() as Float32Array
+        );
+      });
+    const wasm = run();
+    const cpu = await on("cpu", run);
+    wasm.forEach((w, i) => assertClose(w, cpu[i], `[${shape}] output ${i}`, 2e-5));
   }
 });

@@ -38,6 +38,8 @@ export interface Compiled {
   latent_backward: (...args: number[]) => void;
   bernoulli_fused: (...args: number[]) => void;
   max_pool_grad: (...args: number[]) => void;
+  batch_norm: (...args: number[]) => void;
+  batch_norm_grad: (...args: number[]) => void;
 }
 
 /** Our compiled kernels, bound to one backend's memory, with a scratch buffer on its heap. */

@@ -8,6 +8,8 @@
  * - {@linkcode BIAS_ACTIVATION_KERNEL}: act(x + bias) over the last axis;
  * - {@linkcode REPARAMETERIZE_KERNEL}, {@linkcode GAUSSIAN_KL_KERNEL} and their gradients: the
  *   latent layer of a VAE, z = mean + exp(logVar / 2) eps and KL(q(z | x) || N(0, I));
+ * - {@linkcode BATCH_NORM_KERNEL} and its gradient: batch normalisation over every axis but the
+ *   last, forward in one pass over the statistics and one over the values, backward in three;
  * - `Identity` without a copy (tfjs-wasm copies; a clone shares its values, as on `cpu`).
  *
  * The model code (`lib/model/`) calls them through `runKernel` where the backend has them and
@@ -40,6 +42,14 @@ export const REPARAMETERIZE_GRAD_KERNEL = "VaelabReparameterizeGrad";
 export const GAUSSIAN_KL_KERNEL = "VaelabGaussianKl";
 /** Inputs mean, logVar [B, L], dkl [B] -> [dmean = dkl mean, dlogVar = dkl (exp(logVar) - 1) / 2]. */
 export const GAUSSIAN_KL_GRAD_KERNEL = "VaelabGaussianKlGrad";
+
+/**
+ * Inputs x [..., C], gamma, beta [C]; attr epsilon -> gamma (x - mean) / sqrt(var + epsilon) +
+ * beta, with this batch's mean and (biased) variance over every axis but the last.
+ */
+export const BATCH_NORM_KERNEL = "VaelabBatchNorm";
+/** Inputs dy, x [..., C], gamma [C]; attr epsilon -> [dx, dgamma, dbeta]. */
+export const BATCH_NORM_GRAD_KERNEL = "VaelabBatchNormGrad";
 
 /** Whether the current backend has kernel `name` (ours on wasm; elsewhere use tf ops). */
 export function hasKernel(name: string): boolean {
@@ -213,6 +223,52 @@ function gaussianKlGrad(args: KernelArgs): Info[] {
   return outs;
 }
 
+function batchNorm(args: KernelArgs): Info[] {
+  const backend = args.backend as BackendWasm;
+  const { x, gamma, beta } = args.inputs as Record<string, Info>;
+  float32(BATCH_NORM_KERNEL, x, gamma, beta);
+  const [m, c] = matrix(x);
+  for (const t of [gamma, beta]) {
+    if (t.shape.join() !== String(c)) {
+      throw new RangeError(
+        `${BATCH_NORM_KERNEL}: gamma and beta must have shape [${c}]; got [${t.shape}]`,
+      );
+    }
+  }
+  const y = backend.makeOutput(x.shape, "float32");
+  const stats = backend.makeOutput([2 * c], "float32");
+  compiled(backend).batch_norm(
+    ...[x, gamma, beta, y].map((t) => heapOffset(backend, t)),
+    heapOffset(backend, stats),
+    heapOffset(backend, stats) + 4 * c,
+    m,
+    c,
+    (args.attrs?.epsilon as number | undefined) ?? 1e-5,
+  );
+  backend.disposeData(stats.dataId);
+  return [y];
+}
+
+function batchNormGrad(args: KernelArgs): Info[] {
+  const backend = args.backend as BackendWasm;
+  const { dy, x, gamma } = args.inputs as Record<string, Info>;
+  const [offsets, m, c] = alike(BATCH_NORM_GRAD_KERNEL, backend, [dy, x]);
+  float32(BATCH_NORM_GRAD_KERNEL, gamma);
+  const stats = backend.makeOutput([2 * c], "float32");
+  const outs = [x.shape, [c], [c]].map((shape) => backend.makeOutput(shape, "float32"));
+  compiled(backend).batch_norm_grad(
+    ...offsets,
+    heapOffset(backend, gamma),
+    heapOffset(backend, stats),
+    ...outs.map((t) => heapOffset(backend, t)),
+    m,
+    c,
+    (args.attrs?.epsilon as number | undefined) ?? 1e-5,
+  );
+  backend.disposeData(stats.dataId);
+  return outs;
+}
+
 /**
  * `Identity` sharing its input's values (one more reference), as the cpu backend's does:
  * tensors are never written in place, so a clone need not copy. tfjs-wasm's copies, and
@@ -235,6 +291,8 @@ export const FUSED_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
   [REPARAMETERIZE_GRAD_KERNEL]: reparameterizeGrad as tf.KernelFunc,
   [GAUSSIAN_KL_KERNEL]: gaussianKl as tf.KernelFunc,
   [GAUSSIAN_KL_GRAD_KERNEL]: gaussianKlGrad as unknown as tf.KernelFunc,
+  [BATCH_NORM_KERNEL]: batchNorm as unknown as tf.KernelFunc,
+  [BATCH_NORM_GRAD_KERNEL]: batchNormGrad as unknown as tf.KernelFunc,
 };
 
 /**

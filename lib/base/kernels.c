@@ -712,3 +712,70 @@ __attribute__((export_name("max_pool_grad"))) void max_pool_grad(
     }
   }
 }
+
+// ---- Batch normalisation over the rows of [M, C] (every axis but the channels) ---------------
+
+// y = gamma (x - mean) rstd + beta per channel, with mean and rstd = 1 / sqrt(var + eps) of this
+// batch's rows (the variance divides by M), written to mean_out and rstd_out for the backward
+// pass. Sums in float32, row after row, four channels at a time.
+__attribute__((export_name("batch_norm"))) void batch_norm(const float *x, const float *gamma,
+                                                         const float *beta, float *y,
+                                                         float *mean_out, float *rstd_out, int M,
+                                                         int C, float eps) {
+  for (int c = 0; c < C; c++) mean_out[c] = rstd_out[c] = 0.0f;
+  for (int i = 0; i < M; i++) add_into(mean_out, x + i * C, C);
+  const float inv = 1.0f / (float)M;
+  for (int c = 0; c < C; c++) mean_out[c] *= inv;
+  // The variance as the mean square deviation (two passes: no cancellation).
+  for (int i = 0; i < M; i++) {
+    const float *row = x + i * C;
+    for (int c = 0; c < C; c++) {
+      const float d = row[c] - mean_out[c];
+      rstd_out[c] += d * d;
+    }
+  }
+  for (int c = 0; c < C; c++) rstd_out[c] = 1.0f / __builtin_sqrtf(rstd_out[c] * inv + eps);
+  for (int i = 0; i < M; i++) {
+    const float *row = x + i * C;
+    float *out = y + i * C;
+    for (int c = 0; c < C; c++) out[c] = gamma[c] * ((row[c] - mean_out[c]) * rstd_out[c]) + beta[c];
+  }
+}
+
+// The gradient of batch_norm given dy, from x (its statistics computed again into `stats`, 2C
+// floats): with xhat = (x - mean) rstd, dbeta = sum dy, dgamma = sum dy xhat, and dx = gamma
+// rstd (dy - dbeta / M - xhat dgamma / M), sums over the rows.
+__attribute__((export_name("batch_norm_grad"))) void batch_norm_grad(
+    const float *dy, const float *x, const float *gamma, float *stats, float *dx, float *dgamma,
+    float *dbeta, int M, int C, float eps) {
+  float *mean = stats, *rstd = stats + C;
+  // The forward pass's statistics, the same way (its y is not needed: dx below).
+  for (int c = 0; c < C; c++) mean[c] = rstd[c] = 0.0f;
+  for (int i = 0; i < M; i++) add_into(mean, x + i * C, C);
+  const float inv = 1.0f / (float)M;
+  for (int c = 0; c < C; c++) mean[c] *= inv;
+  for (int i = 0; i < M; i++) {
+    const float *row = x + i * C;
+    for (int c = 0; c < C; c++) {
+      const float d = row[c] - mean[c];
+      rstd[c] += d * d;
+    }
+  }
+  for (int c = 0; c < C; c++) rstd[c] = 1.0f / __builtin_sqrtf(rstd[c] * inv + eps);
+  for (int c = 0; c < C; c++) dgamma[c] = dbeta[c] = 0.0f;
+  for (int i = 0; i < M; i++) {
+    const float *g = dy + i * C, *row = x + i * C;
+    for (int c = 0; c < C; c++) {
+      dbeta[c] += g[c];
+      dgamma[c] += g[c] * ((row[c] - mean[c]) * rstd[c]);
+    }
+  }
+  for (int i = 0; i < M; i++) {
+    const float *g = dy + i * C, *row = x + i * C;
+    float *out = dx + i * C;
+    for (int c = 0; c < C; c++) {
+      const float xhat = (row[c] - mean[c]) * rstd[c];
+      out[c] = gamma[c] * rstd[c] * (g[c] - dbeta[c] * inv - xhat * dgamma[c] * inv);
+    }
+  }
+}

@@ -9,7 +9,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ACTIVATION_GRAD_KERNEL, BIAS_ACTIVATION_KERNEL, hasKernel } from "../base/mod.ts";
+import {
+  ACTIVATION_GRAD_KERNEL,
+  BATCH_NORM_GRAD_KERNEL,
+  BATCH_NORM_KERNEL,
+  BIAS_ACTIVATION_KERNEL,
+  hasKernel,
+} from "../base/mod.ts";
 
 /** Activations a layer may fuse. `leakyRelu` is max(x, 0.2 x), the DCGAN discriminator's. */
 export type Activation = "linear" | "relu" | "leakyRelu";
@@ -151,6 +157,9 @@ export function activate<T extends tf.Tensor>(y: T, activation: Activation = "li
   return y;
 }
 
+/** The epsilon of batch normalisation's variance. */
+const BATCH_NORM_EPSILON = 1e-5;
+
 /**
  * Batch normalisation over every axis but the last (features or channels), with the statistics
  * of this batch: gamma * (x - mean) / sqrt(var + 1e-5) + beta. x [B, ..., C], gamma, beta [C].
@@ -165,9 +174,26 @@ export function batchNorm<T extends tf.Tensor>(
   if (x.shape[0] < 2) {
     throw new RangeError(`batch normalisation needs a batch of 2 or more; got ${x.shape[0]}`);
   }
+  if (hasKernel(BATCH_NORM_KERNEL)) {
+    // Its own gradient, in one kernel each way (wasm), instead of autodiff through a dozen ops.
+    return customOp<T>(([x, gamma, beta], save) => {
+      save([x, gamma]);
+      const attrs = { epsilon: BATCH_NORM_EPSILON };
+      return {
+        value: (tf.engine().runKernel(BATCH_NORM_KERNEL, { x, gamma, beta }, attrs) as tf.Tensor[])[
+          0
+        ] as T,
+        gradFunc: (dy, [x, gamma]) =>
+          tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, { dy, x, gamma }, attrs) as tf.Tensor[],
+      };
+    })(x, gamma, beta);
+  }
   return tf.tidy(() => {
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const { mean, variance } = tf.moments(x, axes);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), gamma), beta);
+    return tf.add(
+      tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON))), gamma),
+      beta,
+    );
   }) as T;
 }
