@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertThrows } from "@std/assert";
-import { Adam, initBackend } from "../lib/mod.ts";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import { Adam, ADAM_KERNEL, initBackend } from "../lib/mod.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
 
@@ -100,4 +100,26 @@ Deno.test("Adam names a missing gradient and bad hyper-parameters", () => {
   );
   assertThrows(() => new Adam({ beta2: 1 }), RangeError, "beta2 must be in [0, 1); got 1");
   v.dispose();
+});
+
+Deno.test("Adam's wasm kernel sets subnormal moments to 0 and keeps a NaN a NaN", () => {
+  // g = 1e-20: v' = (1 - 0.999) g^2 = 1e-43 is subnormal (below 2^-126 = 1.2e-38); m' = 1e-21 is
+  // not. A moment at 1.2e-38 with a zero gradient decays by 0.9 into the subnormal range.
+  const run = (g: number[], m: number[], v: number[]) =>
+    tf.tidy(() => {
+      const t = (values: number[]) => tf.tensor1d(values);
+      const outs = tf.engine().runKernel(
+        ADAM_KERNEL,
+        { w: t([1, 1, 1]), g: t(g), m: t(m), v: t(v) },
+        { stepSize: 1e-3, root: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, scale: 1 },
+      ) as tf.Tensor[];
+      return outs.map((o) => Array.from(o.dataSync()));
+    });
+  const [w, m, v] = run([1e-20, 0, NaN], [0, 1.2e-38, 0], [0, 1e-30, 0]);
+  assertEquals(v[0], 0);
+  assertAlmostEquals(m[0], 1e-21, 1e-27);
+  assertEquals(m[1], 0, "1.08e-38 is subnormal");
+  assertAlmostEquals(v[1], 0.999e-30, 1e-36);
+  assert(Number.isNaN(m[2]) && Number.isNaN(v[2]) && Number.isNaN(w[2]), "NaN propagates");
+  assert(Number.isFinite(w[0]) && Number.isFinite(w[1]));
 });

@@ -14,7 +14,7 @@ type Info = tf.TensorInfo;
 export const LINEAR = 0;
 export const RELU = 1;
 
-/** A 3x3, stride-2 'same' convolution's geometry, as im2row and row2im take it. */
+/** A 'same' convolution's geometry, as im2row and row2im take it. */
 export interface ConvGeometry {
   /** Batch, height, width and channels of the image the patches are read from. */
   image: [number, number, number, number];
