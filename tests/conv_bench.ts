@@ -90,7 +90,7 @@ Deno.bench("wasm Conv2D", { group: "layer", baseline: true }, () => {
     tf.conv2d(h1, filter, 2, "same").dataSync();
   });
 });
-Deno.bench("wasm Conv2DBackpropInput (lib/wasm_kernels.ts)", { group: "layer" }, () => {
+Deno.bench("wasm Conv2DBackpropInput (ours)", { group: "layer" }, () => {
   tf.tidy(() => {
     tf.conv2dTranspose(h2, filter, h1.shape, 2, "same").dataSync();
   });
@@ -104,7 +104,7 @@ Deno.bench("wasm Conv2DBackpropInput (native, via NCHW)", { group: "layer" }, ()
     (dx as tf.Tensor).dataSync();
   });
 });
-Deno.bench("wasm Conv2DBackpropFilter (lib/wasm_kernels.ts)", { group: "layer" }, () => {
+Deno.bench("wasm Conv2DBackpropFilter (ours)", { group: "layer" }, () => {
   tf.tidy(() => {
     const dw = tf.engine().runKernel("Conv2DBackpropFilter", { x: h1, dy: h2 }, attrs);
     (dw as tf.Tensor).dataSync();
