@@ -52,7 +52,8 @@ function notebook(...cells: string[]): string {
 /** Run the runner; its exit code and what it printed. */
 async function runner(args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUNNER, ...args],
+    // Installing is reproduce's job, not the tests': nothing is installed from here.
+    args: ["run", "-A", RUNNER, "--no-install", ...args],
     env: { VAELAB_PROFILE: "quick", ...env },
     stdout: "piped",
     stderr: "piped",

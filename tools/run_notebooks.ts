@@ -23,6 +23,8 @@ OUT/NAME.tables.json (every table the notebook showed, with the profile and the 
   --timeout SECONDS  per-cell time limit (default 1200 for quick, 14400 for full)
   --keep-going       run the cells after a failing one too (default: stop there)
   --kernel NAME      the Jupyter kernel to run them with (default deno, registered when missing)
+  --no-install       install nothing that is missing (OpenBLAS, Jupyter, the kernel, npm
+                     packages); without OpenBLAS the products run our wasm kernels
   --help             this text
 
 A notebook fails on a cell's error, on a cell that runs past the time limit, on a kernel that
@@ -149,8 +151,8 @@ async function run(
  * The system BLAS the products run on: installed with apt-get where it is missing and can be
  * (tools/install_blas.sh); then say which product the notebooks will use.
  */
-export async function prepareBlas(): Promise<void> {
-  if (findBlas().info.product === "wasm" && Deno.build.os === "linux") {
+export async function prepareBlas(install = true): Promise<void> {
+  if (install && findBlas().info.product === "wasm" && Deno.build.os === "linux") {
     await new Deno.Command("bash", {
       args: [join(ROOT, "tools/install_blas.sh")],
       stdin: "null",
@@ -161,9 +163,13 @@ export async function prepareBlas(): Promise<void> {
   console.error(`vaelab: products on ${findBlas().info.description}`);
 }
 
-/** Check jupyter nbconvert, the Deno kernelspec (installing it when missing) and plotly.js. */
-export async function prepare(kernel: string): Promise<void> {
-  await prepareBlas();
+/**
+ * Check OpenBLAS, jupyter nbconvert, the Deno kernelspec and plotly.js, installing what is
+ * missing unless `install` is false.
+ */
+export async function prepare(kernel: string, install = true): Promise<void> {
+  await prepareBlas(install);
+  if (!install) return;
   if (!(await run(JUPYTER, ["nbconvert", "--version"])).ok) {
     // A fresh machine: Debian's Jupyter, and the kernel of the Deno running this (under npx,
     // there is no deno on PATH).
@@ -451,6 +457,7 @@ async function main(): Promise<number> {
       timeout: { type: "string" },
       "keep-going": { type: "boolean", default: false },
       kernel: { type: "string", default: "deno" },
+      "no-install": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     allowPositionals: true,
@@ -480,7 +487,7 @@ async function main(): Promise<number> {
     console.error(`vaelab: no notebooks in ${positionals.join(" ") || "notebooks/"}`);
     return positionals.length ? 1 : 0;
   }
-  await prepare(values.kernel!);
+  await prepare(values.kernel!, !values["no-install"]);
   const out = resolve(values.out!);
   await Deno.mkdir(out, { recursive: true });
   // The kernel inherits this environment; NO_COLOR keeps ANSI codes out of saved tracebacks.
