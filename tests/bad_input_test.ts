@@ -184,6 +184,18 @@ const ROWS: Row[] = [
     "labelSmoothing must be below 0.5; got 0.6",
   ],
   [
+    "estimator reinforce",
+    trainWith({ estimator: "reinforce" }),
+    RangeError,
+    'estimator must be one of "pathwise", "score"; got "reinforce"',
+  ],
+  [
+    "estimator score for an AE",
+    trainWith({ kind: "ae", estimator: "score" }),
+    RangeError,
+    'estimator "score" trains a VAE on the (beta-)ELBO; got kind "ae"',
+  ],
+  [
     "criticSteps 0",
     trainWith({ kind: "gan", criticSteps: 0 }),
     RangeError,

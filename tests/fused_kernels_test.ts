@@ -29,36 +29,43 @@ function bernoulli64(x: Float32Array, l: Float32Array, columns: number): number[
   return out;
 }
 
-Deno.test("the Bernoulli kernels match float64 on extreme and tiny logits, rows of every length", () => {
-  // Logits from -100 to 100 with tiny ones in between; 7 columns (off the 4-lane vectors).
-  const specials = [-100, -30, -9, -1e-8, 0, 1e-8, 0.4, 0.5, 1, 9, 30, 100, -0.7, 3.3];
-  for (const columns of [1, 3, 7, 784]) {
-    const rows = 3;
-    const l = Float32Array.from(
-      { length: rows * columns },
-      (_, i) => specials[i % specials.length] * (1 + i / 1000),
-    );
-    const x = values(rows * columns, 9).map((v) => (v + 1) / 2);
-    const ll = read(() =>
-      bernoulliLogLikelihood(tf.tensor2d(x, [rows, columns]), tf.tensor2d(l, [rows, columns]))
-    );
-    assertClose(ll, bernoulli64(x, l, columns), `log p, ${columns} columns`, 2e-6);
-    const dy = Float32Array.of(1, -0.5, 2);
-    const grad = read(() =>
-      tf.grad((logits: tf.Tensor) =>
-        tf.sum(
-          tf.mul(
-            bernoulliLogLikelihood(tf.tensor2d(x, [rows, columns]), logits as tf.Tensor2D),
-            tf.tensor1d(dy),
+Deno.test("the Bernoulli likelihood and its gradient match float64 on extreme and tiny logits, rows of every length, wasm kernels and cpu ops", async () => {
+  for (const backend of ["wasm", "cpu"]) {
+    // Logits from -100 to 100 with tiny ones in between; 7 columns (off the 4-lane vectors).
+    const specials = [-100, -30, -9, -1e-8, 0, 1e-8, 0.4, 0.5, 1, 9, 30, 100, -0.7, 3.3];
+    for (const columns of [1, 3, 7, 784]) {
+      const rows = 3;
+      const l = Float32Array.from(
+        { length: rows * columns },
+        (_, i) => specials[i % specials.length] * (1 + i / 1000),
+      );
+      const x = values(rows * columns, 9).map((v) => (v + 1) / 2);
+      const ll = await on(
+        backend,
+        () =>
+          read(() =>
+            bernoulliLogLikelihood(tf.tensor2d(x, [rows, columns]), tf.tensor2d(l, [rows, columns]))
           ),
-        )
-      )(tf.tensor2d(l, [rows, columns]))
-    );
-    const expected = Array.from(
-      l,
-      (v, i) => (x[i] - 1 / (1 + Math.exp(-v))) * dy[Math.floor(i / columns)],
-    );
-    assertClose(grad, expected, `gradient, ${columns} columns`, 2e-7);
+      );
+      assertClose(ll, bernoulli64(x, l, columns), `${backend}: log p, ${columns} columns`, 2e-6);
+      const dy = Float32Array.of(1, -0.5, 2);
+      const grad = await on(backend, () =>
+        read(() =>
+          tf.grad((logits: tf.Tensor) =>
+            tf.sum(
+              tf.mul(
+                bernoulliLogLikelihood(tf.tensor2d(x, [rows, columns]), logits as tf.Tensor2D),
+                tf.tensor1d(dy),
+              ),
+            )
+          )(tf.tensor2d(l, [rows, columns]))
+        ));
+      const expected = Array.from(
+        l,
+        (v, i) => (x[i] - 1 / (1 + Math.exp(-v))) * dy[Math.floor(i / columns)],
+      );
+      assertClose(grad, expected, `${backend}: gradient, ${columns} columns`, 2e-7);
+    }
   }
 });
 

@@ -4,6 +4,7 @@ import {
   activeUnits,
   AE_DEFAULTS,
   aggregatePosteriorCodes,
+  bernoulliImages,
   buildModel,
   codeSpread,
   concatImages,
@@ -15,10 +16,13 @@ import {
   interpolateCodes,
   interpolation,
   iwaeEstimate,
+  laplacianVariance,
   mean,
+  nearDuplicateShare,
   nearestImageSimilarity,
   noisyImages,
   pixelMse,
+  posteriorCodes,
   priorCodes,
   reconstruct,
   reconstructionError,
@@ -174,4 +178,84 @@ Deno.test("interpolation() starts and ends at the two images' reconstructions", 
   assertEquals(path.length, 6 * 784);
   assert(mean(pixelMse(concatImages(path.slice(0, 784), path.slice(5 * 784)), ends)) < 1e-10);
   disposeModel(model);
+});
+
+/** An image with pixel value `value` at each of `at` (pixel indices), 0 elsewhere. */
+function imageWith(at: number[], value = 1): Float32Array {
+  const image = new Float32Array(784);
+  for (const i of at) image[i] = value;
+  return image;
+}
+
+Deno.test("nearDuplicateShare() counts the pairs above the cosine threshold", () => {
+  // A, a fainter A (cosine 1), A with one more pixel, and an image disjoint from A.
+  const a = Array.from({ length: 10 }, (_, i) => 300 + i);
+  const images = concatImages(
+    imageWith(a),
+    imageWith(a, 0.5),
+    imageWith([...a, 500]),
+    imageWith([100]),
+  );
+  // Cosine of A and A + 1 pixel: 10 / sqrt(10 * 11) = 0.9535; every pair with the last is 0.
+  assertEquals(nearDuplicateShare(images, { threshold: 0.99 }), 1 / 6);
+  assertEquals(nearDuplicateShare(images, { threshold: 0.95 }), 3 / 6);
+  assertEquals(nearDuplicateShare(images, { threshold: 0.96 }), 1 / 6);
+  assertThrows(
+    () => nearDuplicateShare(imageWith([1]), { threshold: 0.9 }),
+    RangeError,
+    "2 or more",
+  );
+  assertThrows(() => nearDuplicateShare(images, { threshold: 1 }), RangeError, "threshold");
+});
+
+Deno.test("laplacianVariance() of one bright pixel is 20 / 676, of a flat image 0, and a blur lowers it", () => {
+  const dot = imageWith([10 * 28 + 10]);
+  // Inside the 26 x 26 interior: 4 at the pixel, -1 at its four neighbours: mean 0, variance 20 / 676.
+  assertAlmostEquals(laplacianVariance(dot), 20 / 676, 1e-9);
+  assertEquals(laplacianVariance(new Float32Array(784).fill(0.3)), 0);
+  // The mean over images: a flat image and the dot average to half the dot's.
+  assertAlmostEquals(laplacianVariance(concatImages(dot, new Float32Array(784))), 10 / 676, 1e-9);
+  const blurred = imageWith([10 * 28 + 10, 10 * 28 + 11, 11 * 28 + 10, 11 * 28 + 11], 0.25);
+  assert(laplacianVariance(blurred) < laplacianVariance(dot));
+});
+
+Deno.test("bernoulliImages() draws 0/1 pixels at the means' rates, the same for a seed", () => {
+  const means = new Float32Array(784 * 50).map((_, i) => [0, 1, 0.3][i % 3]);
+  const drawn = bernoulliImages(means, { seed: 4 });
+  assert(drawn.every((v) => v === 0 || v === 1));
+  assert(drawn.every((v, i) => i % 3 === 2 || v === means[i]));
+  const share = mean(Array.from(drawn).filter((_, i) => i % 3 === 2));
+  const se = Math.sqrt(0.3 * 0.7 / (784 * 50 / 3));
+  assert(Math.abs(share - 0.3) < 3 * se, `share of 1s at p = 0.3: ${share}`);
+  assertEquals(bernoulliImages(means, { seed: 4 }), drawn);
+  assertThrows(
+    () => bernoulliImages(new Float32Array(784).fill(1.5), { seed: 1 }),
+    RangeError,
+    "[0, 1]",
+  );
+  assertThrows(
+    () => bernoulliImages(new Float32Array(10), { seed: 1 }),
+    RangeError,
+    "multiple of 784",
+  );
+});
+
+Deno.test("posteriorCodes() draws z ~ q(z|x) for one image: its mean and spread, copies for an AE", () => {
+  const codes = {
+    mean: Float32Array.from([0, 0, 5, -3]),
+    logVar: Float32Array.from([0, 0, Math.log(0.25), Math.log(4)]),
+    size: 2,
+    latentSize: 2,
+  };
+  const n = 4000;
+  const z = posteriorCodes(codes, { index: 1, n, seed: 2 });
+  const unit = (j: number) => Array.from({ length: n }, (_, s) => z[s * 2 + j]);
+  const std = (v: number[]) => Math.sqrt(mean(v.map((x) => (x - mean(v)) ** 2)));
+  assertAlmostEquals(mean(unit(0)), 5, 3 * 0.5 / Math.sqrt(n));
+  assertAlmostEquals(mean(unit(1)), -3, 3 * 2 / Math.sqrt(n));
+  assertAlmostEquals(std(unit(0)), 0.5, 0.03);
+  assertAlmostEquals(std(unit(1)), 2, 0.1);
+  const ae = posteriorCodes({ ...codes, logVar: undefined }, { index: 1, n: 3, seed: 2 });
+  assertEquals(Array.from(ae), [5, -3, 5, -3, 5, -3]);
+  assertThrows(() => posteriorCodes(codes, { index: 2, n: 1, seed: 0 }), RangeError, "index");
 });

@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { integer, nonNegativeNumber, normalSeed, readOnce } from "../base/mod.ts";
+import { integer, nonNegativeNumber, normalSeed, readOnce, rng } from "../base/mod.ts";
 import { type Dataset, IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
 
 /**
@@ -105,4 +105,87 @@ export function nearestImageSimilarity(samples: Float32Array, reference: Dataset
     const r = unit(tf.tensor2d(reference.images, [reference.size, IMAGE_SIZE]));
     return tf.max(tf.matMul(s, r, false, true), 1); // cosines s r^T [n, m] -> [n]
   }));
+}
+
+/**
+ * Mode collapse, measured: the share of the pairs of `images` ([n * 784]) whose cosine
+ * similarity exceeds `threshold`, near copies of each other. A generator that maps many z to
+ * about one image scores far above real digits; one that drops a digit need not (mode dropping is
+ * a digit's share near 0, `digitShares`).
+ * @example
+ * ```ts
+ * nearDuplicateShare(generatorImages(model, 1000, 1), { threshold: 0.9 }); // about 0.001 real
+ * ```
+ */
+export function nearDuplicateShare(
+  images: Float32Array,
+  { threshold }: { threshold: number },
+): number {
+  const n = images.length / IMAGE_SIZE;
+  if (!(Number.isInteger(n) && n >= 2)) {
+    throw new RangeError(
+      `images must hold 2 or more of ${IMAGE_SIZE} pixels; got ${images.length}`,
+    );
+  }
+  if (!(threshold > -1 && threshold < 1)) {
+    throw new RangeError(`threshold must be in (-1, 1); got ${threshold}`);
+  }
+  const cosines = readOnce(tf.tidy(() => {
+    const x = tf.tensor2d(images, [n, IMAGE_SIZE]);
+    const unit = tf.div(x, tf.maximum(tf.norm(x, 2, 1, true), 1e-12));
+    return tf.matMul(unit, unit, false, true); // [n, n]
+  }));
+  let close = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) if (cosines[i * n + j] > threshold) close++;
+  }
+  return close / (n * (n - 1) / 2);
+}
+
+/**
+ * Sharpness, measured: the mean over `images` ([n * 784], pixels in [0, 1]) of the variance of
+ * the image's discrete Laplacian (4 x - its four neighbours, inside the 26 x 26 interior). Sharp
+ * strokes give large second differences; a blur flattens them.
+ */
+export function laplacianVariance(images: Float32Array): number {
+  const n = images.length / IMAGE_SIZE;
+  if (!(Number.isInteger(n) && n >= 1)) {
+    throw new RangeError(
+      `images must hold a multiple of ${IMAGE_SIZE} pixels; got ${images.length}`,
+    );
+  }
+  const side = Math.sqrt(IMAGE_SIZE);
+  let total = 0;
+  for (let k = 0; k < n; k++) {
+    const at = (r: number, c: number) => images[k * IMAGE_SIZE + r * side + c];
+    let sum = 0;
+    let squares = 0;
+    let count = 0;
+    for (let r = 1; r < side - 1; r++) {
+      for (let c = 1; c < side - 1; c++) {
+        const v = 4 * at(r, c) - at(r - 1, c) - at(r + 1, c) - at(r, c - 1) - at(r, c + 1);
+        sum += v;
+        squares += v * v;
+        count++;
+      }
+    }
+    total += squares / count - (sum / count) ** 2;
+  }
+  return total / n;
+}
+
+/**
+ * Images drawn from the decoder's Bernoulli pixels: each pixel is 1 with probability its mean
+ * in `means` ([n * 784], in [0, 1]) and 0 otherwise, independently (random numbers from `seed`).
+ * What "sampling the decoder" means in the lab, where the usual figure shows the means.
+ */
+export function bernoulliImages(means: Float32Array, { seed }: { seed: number }): Float32Array {
+  if (means.length % IMAGE_SIZE !== 0) {
+    throw new RangeError(`means must hold a multiple of ${IMAGE_SIZE} pixels; got ${means.length}`);
+  }
+  const random = rng(seed);
+  return means.map((p) => {
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`a pixel mean must be in [0, 1]; got ${p}`);
+    return random() < p ? 1 : 0;
+  });
 }

@@ -159,6 +159,31 @@ export function aggregatePosteriorCodes(
   return out;
 }
 
+/**
+ * `n` draws z ~ q(z | x) for one image x, the `index`-th of `codes` (z = mean + sd * eps, eps from
+ * `seed`), [n * latent]: "a variety of samples from the same latent representation". An AE's
+ * codes have no spread: its n draws are n copies of the code.
+ */
+export function posteriorCodes(
+  codes: Codes,
+  { index, n, seed }: { index: number; n: number; seed: number },
+): Float32Array {
+  positiveInteger("n", n);
+  if (!(Number.isInteger(index) && index >= 0 && index < codes.size)) {
+    throw new RangeError(`index must be an integer in [0, ${codes.size}); got ${index}`);
+  }
+  const L = codes.latentSize;
+  const noise = priorCodes({ latentSize: L, n, seed });
+  const out = new Float32Array(n * L);
+  for (let s = 0; s < n; s++) {
+    for (let j = 0; j < L; j++) {
+      const sd = codes.logVar ? Math.exp(0.5 * codes.logVar[index * L + j]) : 0;
+      out[s * L + j] = codes.mean[index * L + j] + sd * noise[s * L + j];
+    }
+  }
+  return out;
+}
+
 /** `steps` codes on the segment from code a to code b (both ends included), [steps * latent]. */
 export function interpolateCodes(
   a: ArrayLike<number>,

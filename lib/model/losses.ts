@@ -15,7 +15,13 @@ import {
   oneOf,
   positiveNumber,
 } from "../base/mod.ts";
-import { type BatchRows, HALF_LOG_TWO_PI, reparameterize, shardNormal } from "./gaussian.ts";
+import {
+  type BatchRows,
+  gaussianLogDensity,
+  HALF_LOG_TWO_PI,
+  reparameterize,
+  shardNormal,
+} from "./gaussian.ts";
 import { customOp } from "./layers.ts";
 import type { Model } from "./types.ts";
 
@@ -171,12 +177,72 @@ export function elboTerms(model: Model, x: tf.Tensor2D, options: ElboOptions = {
 }
 
 /**
- * Binary cross-entropy of a logit against a target probability t, per example:
- * -t log sigmoid(l) - (1 - t) log(1 - sigmoid(l)) = softplus(l) - t l. logits [B] -> [B].
- * A GAN's discriminator minimises it with t = 1 for real inputs (or 1 - smoothing) and t = 0 for
- * generated ones.
+ * `t` as a constant: the same values, no gradient through it (TensorFlow.js has no
+ * stopGradient).
  */
-export function binaryCrossEntropy(logits: tf.Tensor1D, target: number): tf.Tensor1D {
+export function constantOf<T extends tf.Tensor>(t: T): T {
+  return customOp<T>(([t]) => ({
+    value: tf.clone(t) as T,
+    gradFunc: (dy) => [tf.zerosLike(dy)],
+  }))(t);
+}
+
+/** A VAE's terms with the score-function estimator's surrogate, {@linkcode scoreFunctionTerms}. */
+export interface ScoreFunctionTerms extends ElboTerms {
+  /**
+   * Per example, what to differentiate: its gradient is the decoder's usual one, and for the
+   * encoder -(log p(x | z) - b) d log q(z | x) + beta d KL, with z and the baseline b held fixed.
+   * Its value is not the loss.
+   */
+  surrogate: tf.Tensor1D;
+}
+
+/**
+ * The (beta-)ELBO's terms at one z ~ q(z | x), as {@linkcode elboTerms}, with a surrogate whose
+ * gradient is the score-function (REINFORCE) estimate of the encoder's gradient of the
+ * reconstruction term: E_q[log p(x | z) d log q(z | x)], less a baseline b = log p(x | mean
+ * code) (a function of x, so the estimate stays unbiased; it removes most of the image-to-image
+ * spread of log p). No gradient flows through z itself: that is the trick this estimator does
+ * without. The KL term keeps its exact gradient.
+ */
+export function scoreFunctionTerms(
+  model: Model,
+  x: tf.Tensor2D,
+  options: ElboOptions = {},
+): ScoreFunctionTerms {
+  const beta = nonNegativeNumber("beta", options.beta ?? 1);
+  return tf.tidy(() => {
+    const { mean, logVar } = model.encode(options.input ?? x);
+    if (!logVar) throw new RangeError("the score-function estimator needs a VAE's q(z | x)");
+    const [rows, columns] = mean.shape;
+    const eps = shardNormal({ rows, columns, seed: options.seed, shard: options.rows });
+    const z = constantOf(reparameterize(mean, logVar, eps));
+    const logP = logLikelihood(x, model.decode(z), options);
+    const baseline = constantOf(logLikelihood(x, model.decode(mean), options));
+    const advantage = constantOf(tf.sub(logP, baseline));
+    const logQ = gaussianLogDensity(z, mean, logVar);
+    const kl = model.prior.kl(mean, logVar, z);
+    const reconstruction = tf.neg(logP) as tf.Tensor1D;
+    const klTerm = tf.mul(kl, beta);
+    return {
+      reconstruction,
+      kl,
+      loss: tf.add(reconstruction, klTerm) as tf.Tensor1D,
+      surrogate: tf.add(tf.sub(reconstruction, tf.mul(advantage, logQ)), klTerm) as tf.Tensor1D,
+    };
+  });
+}
+
+/**
+ * Binary cross-entropy of a logit against a target probability t, per example:
+ * -t log sigmoid(l) - (1 - t) log(1 - sigmoid(l)) = softplus(l) - t l. logits [B] -> [B];
+ * t a number, or one per example [B]. A GAN's discriminator minimises it with t = 1 for real
+ * inputs (or smoothed targets below 1) and t = 0 for generated ones.
+ */
+export function binaryCrossEntropy(
+  logits: tf.Tensor1D,
+  target: number | tf.Tensor1D,
+): tf.Tensor1D {
   return tf.tidy(() => tf.sub(tf.softplus(logits), tf.mul(logits, target)) as tf.Tensor1D);
 }
 

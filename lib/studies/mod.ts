@@ -8,4 +8,5 @@ export * from "./claims.ts";
 export * from "./elbo/mod.ts";
 export * from "./generators.ts";
 export * from "./profile.ts";
+export * from "./reparam/mod.ts";
 export * from "./training_slider.ts";

@@ -29,10 +29,15 @@ export function trainingSlider(
   }
   const n = SNAPSHOT.train;
   if (run.config.kind === "gan") {
-    // A GAN's snapshots are decodes of fixed prior draws only.
+    // A GAN's snapshots are decodes of fixed prior draws only: the first 32 are shown.
+    const shown = (SNAPSHOT.train + SNAPSHOT.test + SNAPSHOT.prior) * IMAGE_SIZE;
     return sliderFigure(
       run.snapshots.map((pixels) =>
-        digitGridFigure(pixels, { title, cols: n, rowLabels: ["G(z), fixed z", "", "", ""] })
+        digitGridFigure(pixels.subarray(0, shown), {
+          title,
+          cols: n,
+          rowLabels: ["G(z), fixed z", "", "", ""],
+        })
       ),
       { prefix: "epoch " },
     );

@@ -37,6 +37,7 @@ type AdversarialConfig = Pick<
   | "beta1"
   | "ganLoss"
   | "labelSmoothing"
+  | "realTargets"
   | "criticSteps"
   | "seed"
   | "likelihood"
@@ -79,7 +80,7 @@ function tidyStep(run: () => tf.Tensor1D): Promise<tf.Tensor1D> {
 function criticLoss(
   realLogits: tf.Tensor1D,
   fakeLogits: tf.Tensor1D,
-  realTarget: number,
+  realTarget: number | tf.Tensor1D,
 ): tf.Scalar {
   return tf.add(
     tf.mean(binaryCrossEntropy(realLogits, realTarget)),
@@ -99,7 +100,7 @@ export function generatedImages(logits: tf.Tensor2D): tf.Tensor2D {
 
 /**
  * One GAN step: `criticSteps` Adam steps of the discriminator on the batch's real images (target
- * 1, or 1 - labelSmoothing) and on G(z) (target 0), each with fresh draws z, then the generator's
+ * 1, or 1 - labelSmoothing, or drawn in realTargets) and on G(z) (target 0), each with fresh draws z, then the generator's
  * Adam step on the last z against the updated discriminator, with the configured generator loss.
  * Terms ({@linkcode GAN_TERMS}): `loss` is the discriminator's loss after its last step (also
  * `discriminator`), `generator` the generator's, `realScore` and `fakeScore` the mean D(x) and
@@ -137,7 +138,7 @@ export class GanStep implements Step<GanTerm> {
     const seed = stepSeed(this.#config.seed, { ...position, purpose: SEED_PURPOSE.sampling });
     const draw = (k: number) =>
       model.prior.sample(batch.size, model.config.latentSize, k === 0 ? seed : mixSeeds(seed, k));
-    const realTarget = 1 - (this.#config.labelSmoothing ?? 0);
+    const realTarget = this.#realTargets(batch.size, position);
     const criticSteps = this.#config.criticSteps ?? 1;
     let scores: tf.Tensor[] = [];
     let d: ReturnType<typeof checkedGrads> | undefined;
@@ -171,6 +172,14 @@ export class GanStep implements Step<GanTerm> {
     ]) as tf.Tensor1D;
     tf.dispose(scores); // kept past variableGrads' scope, so released by hand
     return terms;
+  }
+
+  /** The real inputs' targets: 1, 1 - labelSmoothing, or draws in realTargets' range. */
+  #realTargets(size: number, position: StepPosition): number | tf.Tensor1D {
+    const range = this.#config.realTargets;
+    if (!range) return 1 - (this.#config.labelSmoothing ?? 0);
+    const seed = stepSeed(this.#config.seed, { ...position, purpose: SEED_PURPOSE.targets });
+    return tf.randomUniform([size], range[0], range[1], "float32", seed) as tf.Tensor1D;
   }
 
   close(): void {

@@ -14,6 +14,12 @@ import {
   validateModelConfig,
 } from "../model/mod.ts";
 
+/** How a VAE's encoder gradient of the reconstruction term is estimated. */
+export type Estimator = "pathwise" | "score";
+
+/** The estimators, the default first. */
+export const ESTIMATORS: readonly Estimator[] = ["pathwise", "score"];
+
 /** A model config plus how to train it. */
 export interface TrainConfig extends ModelConfig {
   /** Pixel likelihood: `bernoulli` (cross-entropy on grey levels), `gaussian`, `laplace`. */
@@ -37,6 +43,14 @@ export interface TrainConfig extends ModelConfig {
    */
   capacity?: { gamma: number; target: number };
   /**
+   * How a VAE's encoder learns from the reconstruction term: `pathwise` (the default, the
+   * reparameterisation trick: the gradient flows through z = mean + sigma eps) or `score` (the
+   * score-function, or REINFORCE, estimator: log p(x | z) times the gradient of log q(z | x), z
+   * held fixed, less a baseline: the reconstruction at the mean code). The KL term's gradient is
+   * exact in both. For notebook 06's comparison.
+   */
+  estimator?: Estimator;
+  /**
    * Gradient-norm clipping: each step's gradient (of all the weights together) is scaled down to
    * this Euclidean norm when it is longer. Absent (the default) for none.
    */
@@ -50,6 +64,12 @@ export interface TrainConfig extends ModelConfig {
    * (generated ones keep 0). Absent means 0.
    */
   labelSmoothing?: number;
+  /**
+   * Label smoothing as the course gives it (Salimans et al.): each real input's target drawn
+   * uniformly in [low, high] (the course's [0.7, 0.9]), anew at every step; generated ones keep
+   * 0. Takes the place of `labelSmoothing`. Absent means no such draw.
+   */
+  realTargets?: [number, number];
   /**
    * A GAN's discriminator steps per generator step (k of Goodfellow et al.'s algorithm 1), each on
    * the batch's real images and fresh draws z. Absent means 1.
@@ -125,7 +145,15 @@ export const CLASSIFIER_DEFAULTS: Readonly<TrainConfig> = {
 /** What a training step needs to know of the config. */
 export type StepConfig = Pick<
   TrainConfig,
-  "likelihood" | "scale" | "beta" | "noise" | "seed" | "capacity" | "epochs" | "clipNorm"
+  | "likelihood"
+  | "scale"
+  | "beta"
+  | "noise"
+  | "seed"
+  | "capacity"
+  | "epochs"
+  | "clipNorm"
+  | "estimator"
 >;
 
 /** Throw a RangeError naming the first field of `config` that cannot be trained. */
@@ -147,6 +175,19 @@ export function validateTrainConfig(config: TrainConfig): void {
     const s = nonNegativeNumber("labelSmoothing", config.labelSmoothing);
     if (s >= 0.5) throw new RangeError(`labelSmoothing must be below 0.5; got ${s}`);
   }
+  if (config.realTargets !== undefined) {
+    const [low, high] = config.realTargets;
+    if (!(low > 0 && low <= high && high <= 1)) {
+      throw new RangeError(
+        `realTargets must be [low, high] with 0 < low <= high <= 1; got ${
+          JSON.stringify(config.realTargets)
+        }`,
+      );
+    }
+    if (config.labelSmoothing !== undefined) {
+      throw new RangeError("realTargets and labelSmoothing are two ways to smooth: give one");
+    }
+  }
   if (config.criticSteps !== undefined) positiveInteger("criticSteps", config.criticSteps);
   if (config.learningRateDecay !== undefined) {
     positiveNumber("learningRateDecay", config.learningRateDecay);
@@ -162,5 +203,14 @@ export function validateTrainConfig(config: TrainConfig): void {
   if (config.capacity !== undefined) {
     positiveNumber("capacity.gamma", config.capacity.gamma);
     nonNegativeNumber("capacity.target", config.capacity.target);
+  }
+  if (config.estimator !== undefined) {
+    const estimator = oneOf("estimator", config.estimator, ESTIMATORS);
+    if (estimator === "score" && (config.kind !== "vae" || config.capacity !== undefined)) {
+      throw new RangeError(
+        `estimator "score" trains a VAE on the (beta-)ELBO; got kind "${config.kind}"` +
+          (config.capacity ? " with capacity annealing" : ""),
+      );
+    }
   }
 }

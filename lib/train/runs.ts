@@ -64,18 +64,18 @@ export interface Run {
  * mean code) of the first `train` training and `test` test images, and decodes of `prior` fixed
  * draws from the model's prior (seed `seed`).
  */
-export const SNAPSHOT = { train: 8, test: 8, prior: 16, seed: 0 } as const;
+export const SNAPSHOT = { train: 8, test: 8, prior: 16, seed: 0, gan: 320 } as const;
 
 /**
  * {@linkcode SNAPSHOT}'s images for `model`: [(train + test + prior) * 784] pixels in [0, 1]. A
- * GAN, which cannot reconstruct, decodes as many fixed prior draws instead; the classifier keeps
- * no snapshot (an empty array).
+ * GAN, which cannot reconstruct, decodes `gan` fixed prior draws instead (enough to count its
+ * digits epoch by epoch); the classifier keeps no snapshot (an empty array).
  */
 export function snapshot(model: Model, data: { train: Dataset; test: Dataset }): Float32Array {
   const { kind, latentSize } = model.config;
   if (kind === "classifier") return new Float32Array(0);
   if (kind === "gan") {
-    const n = SNAPSHOT.train + SNAPSHOT.test + SNAPSHOT.prior;
+    const n = SNAPSHOT.gan;
     return readOnce(
       tf.tidy(() => tf.sigmoid(model.decode(model.prior.sample(n, latentSize, SNAPSHOT.seed)))),
     );

@@ -18,7 +18,13 @@ import {
   type VaeLossAttrs,
 } from "../base/mod.ts";
 import { batches, type Dataset, IMAGE_SIZE } from "../data/mod.ts";
-import { type BatchRows, elboTerms, type Model, shardNormal } from "../model/mod.ts";
+import {
+  type BatchRows,
+  elboTerms,
+  type Model,
+  scoreFunctionTerms,
+  shardNormal,
+} from "../model/mod.ts";
 import type { StepConfig, TrainConfig } from "./config.ts";
 import { Adam, clipScale, tensorsNorm } from "./optimizer.ts";
 import { ELBO_TERMS, type ElboTerm } from "./records.ts";
@@ -70,7 +76,7 @@ export class NonFiniteGradient extends Error {
 }
 
 /** Purposes of the seeds derived for each step, so no two draws share a stream. */
-export const SEED_PURPOSE = { inputNoise: 1, sampling: 2, evaluation: 3 } as const;
+export const SEED_PURPOSE = { inputNoise: 1, sampling: 2, evaluation: 3, targets: 4 } as const;
 
 /** Options of {@linkcode stepSeed}. */
 export interface StepSeedOptions extends StepPosition {
@@ -157,18 +163,22 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
   }
   let means: tf.Tensor1D | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const terms = elboTerms(model, x, { ...config, seed, input, rows: shard });
-    // Capacity annealing trains on reconstruction + gamma * |KL - C| per image instead.
-    const perImage = config.capacity
+    const options = { ...config, seed, input, rows: shard };
+    const score = config.estimator === "score" ? scoreFunctionTerms(model, x, options) : undefined;
+    const terms = score ?? elboTerms(model, x, options);
+    // Capacity annealing trains on reconstruction + gamma * |KL - C| per image instead; the
+    // score-function estimator on its surrogate, whose gradient (not value) is the ELBO's.
+    const perImage = score ? score.surrogate : config.capacity
       ? tf.add(
         terms.reconstruction,
         tf.mul(tf.abs(tf.sub(terms.kl, capacityAt(config, position))), config.capacity.gamma),
       )
       : terms.loss;
-    const loss = tf.mean(perImage) as tf.Scalar;
+    const objective = tf.mean(perImage) as tf.Scalar;
+    const loss = score ? tf.mean(terms.loss) : objective;
     const stacked = tf.stack([loss, tf.mean(terms.reconstruction), tf.mean(terms.kl)]);
     means = tf.keep(stacked) as tf.Tensor1D;
-    return loss;
+    return objective;
   }, model.variables);
   tf.dispose([x, input, value] as tf.TensorContainer);
   return { grads, means: means! };
@@ -183,7 +193,7 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
 export function fusedGradients(model: Model, config: StepConfig): string | undefined {
   const { kind, arch, prior } = model.config;
   const covered = (kind === "vae" || kind === "ae") && (prior ?? "normal") === "normal" &&
-    (config.likelihood ?? "bernoulli") === "bernoulli";
+    (config.likelihood ?? "bernoulli") === "bernoulli" && config.estimator !== "score";
   const kernel = arch === "mlp" ? MLP_VAE_GRADIENTS_KERNEL : CONV_VAE_GRADIENTS_KERNEL;
   const variables = arch === "mlp" ? 8 : CONV_VAE_VARIABLES.length;
   return covered && model.variables.length === variables && hasKernel(kernel) ? kernel : undefined;
