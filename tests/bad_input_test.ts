@@ -471,6 +471,14 @@ const CLI_ROWS: [string[], string][] = [
   [["--data", "s3"], 'train: --data must be one of "auto", "embedded", "full", "idx"; got "s3"'],
   [["--iwae", "0"], "train: --iwae must be a positive integer; got 0"],
   [["--model", "ae", "--iwae", "10"], "train: --iwae needs --model vae; got --model ae"],
+  [
+    ["--estimator", "reinforce"],
+    'train: --estimator must be one of "pathwise", "score"; got "reinforce"',
+  ],
+  [
+    ["--model", "ae", "--estimator", "score"],
+    'train: estimator "score" trains a VAE on the (beta-)ELBO; got kind "ae"',
+  ],
   [["--train-size", "-10"], "train: --train-size must be a positive integer; got -10"],
   [["--bogus"], "train: Unknown option '--bogus'"],
 ];

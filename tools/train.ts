@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import {
   type BackendName,
   BACKENDS,
+  ESTIMATORS,
   initBackend,
   integer,
   iwaeEstimate,
@@ -41,6 +42,8 @@ const HELP = `Usage: deno task train [options]
   --likelihood L          bernoulli|gaussian|laplace (default ${TRAIN_DEFAULTS.likelihood})
   --scale S               pixel scale of gaussian/laplace (default ${TRAIN_DEFAULTS.scale})
   --noise S               input noise std, for a denoising AE (default ${TRAIN_DEFAULTS.noise})
+  --estimator E           pathwise|score: how a VAE's encoder learns (default pathwise, the
+                          reparameterization trick; score: REINFORCE with a baseline)
   --epochs N              passes over the training split (default ${TRAIN_DEFAULTS.epochs})
   --batch-size N          examples per step (default ${TRAIN_DEFAULTS.batchSize})
   --lr X                  Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
@@ -68,6 +71,7 @@ const OPTIONS = {
   likelihood: { type: "string" },
   scale: { type: "string" },
   noise: { type: "string" },
+  estimator: { type: "string" },
   epochs: { type: "string" },
   "batch-size": { type: "string" },
   lr: { type: "string" },
@@ -131,6 +135,8 @@ async function main(args: string[]): Promise<void> {
   const word = <T extends string>(name: string, allowed: readonly T[], fallback: T): T =>
     oneOf(`--${name}`, (flags[name as keyof typeof flags] ?? fallback) as T, allowed);
   const clipNorm = checked("clip-norm", positiveNumber);
+  // The default is left out of the config, so that a run without the flag keeps its cache key.
+  const estimator = word("estimator", ESTIMATORS, "pathwise");
   const config: TrainConfig = {
     ...d,
     kind: word<ModelKind>("model", ["ae", "vae"], d.kind),
@@ -146,6 +152,7 @@ async function main(args: string[]): Promise<void> {
     learningRate: checked("lr", positiveNumber) ?? d.learningRate,
     seed: checked("seed", integer) ?? d.seed,
     ...(clipNorm === undefined ? {} : { clipNorm }),
+    ...(estimator === "pathwise" ? {} : { estimator }),
   };
   validateTrainConfig(config);
   const workersFlag = word("workers", ["1", "2", "auto"], "auto");
