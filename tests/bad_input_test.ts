@@ -184,6 +184,30 @@ const ROWS: Row[] = [
     "labelSmoothing must be below 0.5; got 0.6",
   ],
   [
+    "conditional conv VAE",
+    trainWith({ conditional: true, arch: "conv" }),
+    RangeError,
+    'conditional: true needs kind "ae", "vae" or "gan" with arch "mlp"; got "vae", "conv"',
+  ],
+  [
+    "conditional AAE",
+    trainWith({ conditional: true, kind: "aae" }),
+    RangeError,
+    'conditional: true needs kind "ae", "vae" or "gan" with arch "mlp"; got "aae", "mlp"',
+  ],
+  [
+    "conditional VAE, mixture prior",
+    trainWith({ conditional: true, prior: "mixture" }),
+    RangeError,
+    'conditional: true needs the N(0, I) prior; got prior "mixture"',
+  ],
+  [
+    "conditional 'yes'",
+    trainWith({ conditional: "yes" as unknown as boolean }),
+    TypeError,
+    'conditional must be true or false; got "yes"',
+  ],
+  [
     "estimator reinforce",
     trainWith({ estimator: "reinforce" }),
     RangeError,
@@ -206,7 +230,13 @@ const ROWS: Row[] = [
     "two threads for a GAN",
     () => train(data, { ...SMALL, kind: "gan" } as TrainConfig, { workers: 2 }),
     RangeError,
-    'workers: 2 trains only kind "ae" or "vae"; got "gan"',
+    'workers: 2 trains only kind "ae" or "vae", not conditional; got "gan"',
+  ],
+  [
+    "two threads for a conditional VAE",
+    () => train(data, { ...SMALL, conditional: true } as TrainConfig, { workers: 2 }),
+    RangeError,
+    'workers: 2 trains only kind "ae" or "vae", not conditional; got conditional: true',
   ],
   [
     "arch resnet",

@@ -13,6 +13,7 @@ import {
   type Model,
   type Prior,
   STANDARD_NORMAL,
+  withLabels,
 } from "../model/mod.ts";
 
 /** Codes of a split: the encoder's means (and log-variances for a VAE), row-major [n, latent]. */
@@ -43,7 +44,8 @@ export function encodeAll(
   const logVars: Float32Array[] = [];
   for (const batch of batches(data, batchSize, { shuffle: false })) {
     tf.tidy(() => {
-      const { mean, logVar } = model.encode(tf.tensor2d(batch.images, [batch.size, IMAGE_SIZE]));
+      const x = tf.tensor2d(batch.images, [batch.size, IMAGE_SIZE]);
+      const { mean, logVar } = withLabels(model, batch.labels).encode(x);
       means.push(mean.dataSync() as Float32Array);
       if (logVar) logVars.push(logVar.dataSync() as Float32Array);
     });
@@ -73,12 +75,21 @@ export function concatImages(...parts: Float32Array[]): Float32Array {
  * Pixel means sigmoid(decoder(z)) for codes z [n * latent] -> [n * 784].
  * @param model a trained AE or VAE
  * @param z codes, [n * latentSize]
+ * @param options.labels a conditional model's label for each code
  * @example
  * ```ts
  * const images = decodeCodes(model, priorCodes({ latentSize: 20, n: 16, seed: 0 }));
  * ```
  */
-export function decodeCodes(model: Model, z: Float32Array): Float32Array {
+export function decodeCodes(
+  model: Model,
+  z: Float32Array,
+  { labels }: { labels?: ArrayLike<number> } = {},
+): Float32Array {
+  if (model.config.conditional && labels === undefined) {
+    throw new RangeError("a conditional model decodes codes with their labels: pass labels");
+  }
+  if (labels !== undefined) model = withLabels(model, labels);
   const latent = model.config.latentSize;
   if (z.length % latent !== 0) {
     throw new RangeError(
@@ -100,7 +111,7 @@ export function decodeCodes(model: Model, z: Float32Array): Float32Array {
  * ```
  */
 export function reconstruct(model: Model, data: Dataset): Float32Array {
-  return decodeCodes(model, encodeAll(model, data).mean);
+  return decodeCodes(model, encodeAll(model, data).mean, { labels: data.labels });
 }
 
 /** Options of {@linkcode priorCodes}. */
@@ -301,7 +312,9 @@ export function reconstructionError(
   for (const batch of batches(data, 1000, { shuffle: false })) {
     total += tf.tidy(() => {
       const x = tf.tensor2d(batch.images, [batch.size, IMAGE_SIZE]);
-      return -tf.sum(logLikelihood(x, model.decode(model.encode(x).mean), options)).dataSync()[0];
+      const labelled = withLabels(model, batch.labels);
+      const logits = labelled.decode(labelled.encode(x).mean);
+      return -tf.sum(logLikelihood(x, logits, options)).dataSync()[0];
     });
   }
   return total / data.size;

@@ -3,6 +3,7 @@
  * errors, and importance-weighted estimates of log p(x). It imports `base`, `data` and `model`.
  * @module
  */
+export * from "./downstream.ts";
 export * from "./embedding.ts";
 export * from "./images.ts";
 export * from "./importance.ts";

@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
+import { checkConditionalInput, labelInputs } from "./conditional.ts";
 import { conv2d, conv2dTranspose } from "./conv_layers.ts";
 import { activate, batchNorm, dense } from "./layers.ts";
 import type { Model, ModelConfig } from "./types.ts";
@@ -50,8 +51,11 @@ export function buildGan(config: ModelConfig): Model {
 function buildMlpGan(config: ModelConfig): Model {
   const make = variableMaker(config);
   const layer = (inputs: number, outputs: number) => denseVariables(make, inputs, outputs);
-  const g = [layer(config.latentSize, 256), layer(256, 512), layer(512, IMAGE_SIZE)];
-  const d = [layer(IMAGE_SIZE, 256), layer(256, 128), layer(128, 1)];
+  // A conditional GAN's generator and critic also take the label's one-hot (conditional.ts).
+  const code = config.latentSize + labelInputs(config);
+  const input = IMAGE_SIZE + labelInputs(config);
+  const g = [layer(code, 256), layer(256, 512), layer(512, IMAGE_SIZE)];
+  const d = [layer(input, 256), layer(256, 128), layer(128, 1)];
   return {
     config: { ...config },
     prior: STANDARD_NORMAL,
@@ -67,12 +71,14 @@ function buildMlpGan(config: ModelConfig): Model {
     encode: noEncoder,
     decode: (z) =>
       tf.tidy(() => {
+        checkConditionalInput(config, "generator", z, code);
         const h1 = dense(z, { kernel: g[0][0], bias: g[0][1], activation: "relu" });
         const h2 = dense(h1, { kernel: g[1][0], bias: g[1][1], activation: "relu" });
         return tf.mul(dense(h2, { kernel: g[2][0], bias: g[2][1] }), 2); // logits 2a
       }),
     critic: (x) =>
       tf.tidy(() => {
+        checkConditionalInput(config, "critic", x, input);
         const h1 = dense(x, { kernel: d[0][0], bias: d[0][1], activation: "leakyRelu" });
         const h2 = dense(h1, { kernel: d[1][0], bias: d[1][1], activation: "leakyRelu" });
         return tf.reshape(dense(h2, { kernel: d[2][0], bias: d[2][1] }), [-1]) as tf.Tensor1D;

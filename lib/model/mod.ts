@@ -6,6 +6,7 @@
  */
 export * from "./adversarial.ts";
 export * from "./classifier.ts";
+export * from "./conditional.ts";
 export * from "./gaussian.ts";
 export * from "./conv_layers.ts";
 export * from "./layers.ts";

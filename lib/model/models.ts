@@ -14,6 +14,7 @@ import { integer, oneOf, positiveInteger } from "../base/mod.ts";
 import { IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
 import { buildAae, buildGan } from "./adversarial.ts";
 import { buildClassifier } from "./classifier.ts";
+import { checkConditionalInput, labelInputs } from "./conditional.ts";
 import { conv2d, conv2dTranspose } from "./conv_layers.ts";
 import { dense } from "./layers.ts";
 import { mixturePrior, STANDARD_NORMAL } from "./prior.ts";
@@ -57,6 +58,23 @@ export function validateModelConfig(config: ModelConfig): void {
   }
   if (config.kind === "aae" && prior === "mixture" && config.latentSize < 2) {
     throw new RangeError(`an AAE's mixture prior needs latentSize >= 2; got ${config.latentSize}`);
+  }
+  if (config.conditional !== undefined) {
+    if (typeof config.conditional !== "boolean") {
+      throw new TypeError(
+        `conditional must be true or false; got ${JSON.stringify(config.conditional)}`,
+      );
+    }
+    if (
+      config.conditional && (!["ae", "vae", "gan"].includes(config.kind) || config.arch !== "mlp")
+    ) {
+      throw new RangeError(
+        `conditional: true needs kind "ae", "vae" or "gan" with arch "mlp"; got "${config.kind}", "${config.arch}"`,
+      );
+    }
+    if (config.conditional && prior !== "normal") {
+      throw new RangeError(`conditional: true needs the N(0, I) prior; got prior "${prior}"`);
+    }
   }
   if (config.kind === "classifier" && config.arch !== "conv") {
     throw new RangeError(`kind "classifier" has only the "conv" arch; got "${config.arch}"`);
@@ -108,9 +126,12 @@ export function buildMlp(config: ModelConfig): Model {
   const { latentSize, hiddenSize } = config;
   const headSize = config.kind === "vae" ? 2 * latentSize : latentSize;
   const make = variableMaker(config);
-  const e1 = [make([IMAGE_SIZE, hiddenSize], IMAGE_SIZE), make([hiddenSize], IMAGE_SIZE)];
+  // A conditional model's first layers also take the label's one-hot (conditional.ts).
+  const input = IMAGE_SIZE + labelInputs(config);
+  const code = latentSize + labelInputs(config);
+  const e1 = [make([input, hiddenSize], input), make([hiddenSize], input)];
   const e2 = [make([hiddenSize, headSize], hiddenSize), make([headSize], hiddenSize)];
-  const d1 = [make([latentSize, hiddenSize], latentSize), make([hiddenSize], latentSize)];
+  const d1 = [make([code, hiddenSize], code), make([hiddenSize], code)];
   const d2 = [make([hiddenSize, IMAGE_SIZE], hiddenSize), make([IMAGE_SIZE], hiddenSize)];
   return {
     config: { ...config },
@@ -118,10 +139,12 @@ export function buildMlp(config: ModelConfig): Model {
     variables: [...e1, ...e2, ...d1, ...d2],
     names: layerNames(["encoder.hidden", "encoder.head", "decoder.hidden", "decoder.output"]),
     encode: (x) => {
+      checkConditionalInput(config, "encoder", x, input);
       const h = dense(x, { kernel: e1[0], bias: e1[1], activation: "relu", inputGradient: false }); // [B, hidden]
       return splitHead(dense(h, { kernel: e2[0], bias: e2[1] }), config);
     },
     decode: (z) => {
+      checkConditionalInput(config, "decoder", z, code);
       const h = dense(z, { kernel: d1[0], bias: d1[1], activation: "relu" }); // [B, hidden]
       return dense(h, { kernel: d2[0], bias: d2[1] });
     },

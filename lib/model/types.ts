@@ -37,6 +37,11 @@ export interface ModelConfig {
   prior?: PriorKind;
   /** Components of a `mixture` prior (default 10). */
   components?: number;
+  /**
+   * The label (one-hot) joins the encoder's, the decoder's and a critic's input: a conditional
+   * AE, VAE or GAN (`mlp` only; `conditional.ts`). Absent means not conditional.
+   */
+  conditional?: boolean;
 }
 
 /** What an encoder returns: the code's mean and, for a VAE, its log-variance. Both [B, latent]. */

@@ -5,6 +5,8 @@
  * @module
  */
 export * from "./claims.ts";
+export * from "./codes.ts";
+export * from "./conditional.ts";
 export * from "./elbo/mod.ts";
 export * from "./generators.ts";
 export * from "./profile.ts";

@@ -17,6 +17,7 @@ import {
   generatorLoss,
   type Model,
   partVariables,
+  withLabels,
 } from "../model/mod.ts";
 import { type TrainConfig, validateTrainConfig } from "./config.ts";
 import { Adam, tensorsNorm } from "./optimizer.ts";
@@ -132,7 +133,8 @@ export class GanStep implements Step<GanTerm> {
   }
 
   #run(batch: Dataset, position: StepPosition): tf.Tensor1D {
-    const model = this.#model;
+    // A conditional GAN's generated images get the real batch's labels.
+    const model = withLabels(this.#model, batch.labels);
     const critic = model.critic!;
     const real = tf.sub(tf.mul(imagesOf(batch), 2), 1) as tf.Tensor2D; // in [-1, 1]
     const seed = stepSeed(this.#config.seed, { ...position, purpose: SEED_PURPOSE.sampling });
@@ -248,7 +250,8 @@ export class AaeStep implements Step<AaeTerm> {
   }
 
   #run(batch: Dataset, position: StepPosition): tf.Tensor1D {
-    const model = this.#model;
+    // A conditional GAN's generated images get the real batch's labels.
+    const model = withLabels(this.#model, batch.labels);
     const critic = model.critic!;
     const x = imagesOf(batch);
     const r = checkedGrads(

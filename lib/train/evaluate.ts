@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { positiveInteger } from "../base/mod.ts";
 import { batches, type Dataset, IMAGE_SIZE, validateDataset } from "../data/mod.ts";
-import { elboTerms, type Model, STANDARD_NORMAL } from "../model/mod.ts";
+import { elboTerms, type Model, STANDARD_NORMAL, withLabels } from "../model/mod.ts";
 import type { TrainConfig } from "./config.ts";
 import { COLLAPSE_NATS, type ElboTerm, type LatentUse } from "./records.ts";
 import { SEED_PURPOSE, stepSeed } from "./step.ts";
@@ -43,7 +43,7 @@ export function evaluate(
         step: index++,
         purpose: SEED_PURPOSE.evaluation,
       });
-      const terms = elboTerms(model, x, { ...config, seed });
+      const terms = elboTerms(withLabels(model, batch.labels), x, { ...config, seed });
       total = tf.add(
         total,
         tf.stack([tf.sum(terms.loss), tf.sum(terms.reconstruction), tf.sum(terms.kl)]),
@@ -66,7 +66,8 @@ export function latentUse(model: Model, data: Dataset): LatentUse {
   const sums = tf.tidy(() => {
     let total = tf.zeros([model.config.latentSize]);
     for (const batch of batches(data, 1000, { shuffle: false })) {
-      const { mean, logVar } = model.encode(tf.tensor2d(batch.images, [batch.size, IMAGE_SIZE]));
+      const x = tf.tensor2d(batch.images, [batch.size, IMAGE_SIZE]);
+      const { mean, logVar } = withLabels(model, batch.labels).encode(x);
       // KL(N(m, e^lv) || N(0, 1)) = -1/2 (1 + lv - m^2 - e^lv), per unit.
       const kl = tf.mul(tf.sub(tf.add(tf.square(mean), tf.exp(logVar!)), tf.add(logVar!, 1)), 0.5);
       total = tf.add(total, tf.sum(kl, 0));

@@ -92,10 +92,11 @@ export async function train(
   if (data.test) validateDataset("test", data.test, { unitRange });
   const requested = oneOf("workers", options.workers ?? "auto", [1, 2, "auto"]);
   const steps = Math.ceil(data.train.size / config.batchSize);
-  // Only the ELBO's step (AE and VAE) splits batches across two threads.
-  const twoThreadKind = config.kind === "ae" || config.kind === "vae";
+  // Only the ELBO's step (AE and VAE, not conditional) splits batches across two threads.
+  const twoThreadKind = (config.kind === "ae" || config.kind === "vae") && !config.conditional;
   if (requested === 2 && !twoThreadKind) {
-    throw new RangeError(`workers: 2 trains only kind "ae" or "vae"; got "${config.kind}"`);
+    const got = config.conditional ? "conditional: true" : `"${config.kind}"`;
+    throw new RangeError(`workers: 2 trains only kind "ae" or "vae", not conditional; got ${got}`);
   }
   const workers = requested === "auto"
     ? (twoThreadKind ? chooseWorkers(steps * config.epochs) : 1)

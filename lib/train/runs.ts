@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { concatArrays, readOnce, runsDir } from "../base/mod.ts";
 import { type Dataset, IMAGE_SIZE, type MnistData } from "../data/mod.ts";
-import type { Model } from "../model/mod.ts";
+import { digitCycle, type Model, withLabels } from "../model/mod.ts";
 import type { TrainConfig } from "./config.ts";
 import { train, type TrainOptions } from "./loop.ts";
 import type { EpochRecord } from "./records.ts";
@@ -76,17 +76,27 @@ export function snapshot(model: Model, data: { train: Dataset; test: Dataset }):
   if (kind === "classifier") return new Float32Array(0);
   if (kind === "gan") {
     const n = SNAPSHOT.gan;
+    const generator = withLabels(model, digitCycle(n));
     return readOnce(
-      tf.tidy(() => tf.sigmoid(model.decode(model.prior.sample(n, latentSize, SNAPSHOT.seed)))),
+      tf.tidy(() => tf.sigmoid(generator.decode(model.prior.sample(n, latentSize, SNAPSHOT.seed)))),
     );
   }
   const first = (split: Dataset, n: number) =>
     split.images.subarray(0, Math.min(n, split.size) * IMAGE_SIZE);
   const images = concatArrays([first(data.train, SNAPSHOT.train), first(data.test, SNAPSHOT.test)]);
+  const firstLabels = (split: Dataset, n: number) =>
+    Array.from(split.labels.subarray(0, Math.min(n, split.size)));
+  // A conditional model reconstructs with each image's label and decodes the prior draws as
+  // the digits 0, 1, ..., 9, 0, ...
+  const own = withLabels(model, [
+    ...firstLabels(data.train, SNAPSHOT.train),
+    ...firstLabels(data.test, SNAPSHOT.test),
+  ]);
+  const cycled = withLabels(model, digitCycle(SNAPSHOT.prior));
   return readOnce(tf.tidy(() => {
     const x = tf.tensor2d(images, [images.length / IMAGE_SIZE, IMAGE_SIZE]);
     const z = model.prior.sample(SNAPSHOT.prior, latentSize, SNAPSHOT.seed);
-    return tf.sigmoid(tf.concat([model.decode(model.encode(x).mean), model.decode(z)]));
+    return tf.sigmoid(tf.concat([own.decode(own.encode(x).mean), cycled.decode(z)]));
   }));
 }
 

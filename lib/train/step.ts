@@ -24,6 +24,7 @@ import {
   type Model,
   scoreFunctionTerms,
   shardNormal,
+  withLabels,
 } from "../model/mod.ts";
 import type { StepConfig, TrainConfig } from "./config.ts";
 import { Adam, clipScale, tensorsNorm } from "./optimizer.ts";
@@ -133,6 +134,8 @@ export interface ShardGradientOptions {
   position: StepPosition;
   /** Rows [from, to) of the batch this shard computes; default all. */
   rows?: [number, number];
+  /** The batch's labels, one per image: a conditional model needs them. */
+  labels?: ArrayLike<number>;
 }
 
 /**
@@ -144,6 +147,12 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
   const { batch, config, position } = options;
   const total = batch.length / IMAGE_SIZE;
   const [from, to] = options.rows ?? [0, total];
+  if (model.config.conditional) {
+    if (options.labels?.length !== total) {
+      throw new RangeError(`a conditional model's step needs the batch's ${total} labels`);
+    }
+    model = withLabels(model, Array.from(options.labels).slice(from, to));
+  }
   const shard: BatchRows = { offset: from, total };
   const x = tf.tensor2d(batch.subarray(from * IMAGE_SIZE, to * IMAGE_SIZE), [
     to - from,
@@ -193,6 +202,7 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
 export function fusedGradients(model: Model, config: StepConfig): string | undefined {
   const { kind, arch, prior } = model.config;
   const covered = (kind === "vae" || kind === "ae") && (prior ?? "normal") === "normal" &&
+    !model.config.conditional &&
     (config.likelihood ?? "bernoulli") === "bernoulli" && config.estimator !== "score";
   const kernel = arch === "mlp" ? MLP_VAE_GRADIENTS_KERNEL : CONV_VAE_GRADIENTS_KERNEL;
   const variables = arch === "mlp" ? 8 : CONV_VAE_VARIABLES.length;
@@ -259,6 +269,7 @@ export class AdamStep implements Step {
   run(batch: Dataset, position: StepPosition): Promise<tf.Tensor1D> {
     const { grads, means } = shardGradients(this.#model, {
       batch: batch.images,
+      labels: batch.labels,
       config: this.#config,
       position,
     });
