@@ -139,7 +139,7 @@ const ROWS: Row[] = [
     "kind flow",
     trainWith({ kind: "flow" }),
     RangeError,
-    'kind must be one of "ae", "vae", "aae", "gan", "classifier"; got "flow"',
+    'kind must be one of "ae", "vae", "aae", "gan", "classifier", "vqvae", "vaegan"; got "flow"',
   ],
   [
     "prior gamma",
@@ -206,6 +206,48 @@ const ROWS: Row[] = [
     trainWith({ conditional: "yes" as unknown as boolean }),
     TypeError,
     'conditional must be true or false; got "yes"',
+  ],
+  [
+    "MLP VQ-VAE",
+    trainWith({ kind: "vqvae" }),
+    RangeError,
+    'kind "vqvae" has only the "conv" arch and its own discrete code; got "mlp"',
+  ],
+  [
+    "codebookSize 0",
+    trainWith({ kind: "vqvae", arch: "conv", codebookSize: 0 }),
+    RangeError,
+    "codebookSize must be a positive integer; got 0",
+  ],
+  [
+    "commitment for a VAE",
+    trainWith({ commitment: 0.25 }),
+    RangeError,
+    'commitment applies to kind "vqvae" only; got "vae"',
+  ],
+  [
+    "commitment -1",
+    trainWith({ kind: "vqvae", arch: "conv", commitment: -1 }),
+    RangeError,
+    "commitment must be a non-negative number; got -1",
+  ],
+  [
+    "Gaussian VQ-VAE",
+    trainWith({ kind: "vqvae", arch: "conv", likelihood: "gaussian" }),
+    RangeError,
+    'a VQ-VAE here has Bernoulli pixels; got likelihood "gaussian"',
+  ],
+  [
+    "featureWeight for a VAE",
+    trainWith({ featureWeight: 1 }),
+    RangeError,
+    'featureWeight applies to kind "vaegan" only; got "vae"',
+  ],
+  [
+    "conv VAE-GAN",
+    trainWith({ kind: "vaegan", arch: "conv" }),
+    RangeError,
+    'kind "vaegan" has only the "mlp" arch; got "conv"',
   ],
   [
     "estimator reinforce",

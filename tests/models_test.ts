@@ -68,7 +68,7 @@ Deno.test("buildModel() names the bad field and value", () => {
   assertThrows(
     () => buildModel({ ...VAE_DEFAULTS, kind: "flow" as "ae" }),
     RangeError,
-    'kind must be one of "ae", "vae", "aae", "gan", "classifier"; got "flow"',
+    'kind must be one of "ae", "vae", "aae", "gan", "classifier", "vqvae", "vaegan"; got "flow"',
   );
   assertThrows(() => buildModel({ ...VAE_DEFAULTS, arch: "rnn" as "mlp" }), RangeError, "rnn");
 });

@@ -290,8 +290,8 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "beta-ELBO: beta squared",
     file: "lib/model/losses.ts",
-    from: "tf.mul(kl, beta)",
-    to: "tf.mul(kl, beta * beta)",
+    from: "tf.add(reconstruction, tf.mul(kl, beta))",
+    to: "tf.add(reconstruction, tf.mul(kl, beta * beta))",
   },
   {
     name: "subset: labels of the wrong example",
@@ -378,6 +378,67 @@ export const MUTATIONS: Mutation[] = [
     file: "lib/model/losses.ts",
     from: "tf.softplus(tf.neg(logits)) as tf.Tensor1D",
     to: "tf.softplus(logits) as tf.Tensor1D",
+  },
+  {
+    name: "score function: the baseline ignored",
+    file: "lib/model/losses.ts",
+    from: "const baseline = constantOf(logLikelihood(x, model.decode(mean), options));",
+    to: "const baseline = tf.zerosLike(constantOf(logLikelihood(x, model.decode(mean), options)));",
+  },
+  {
+    name: "knn accuracy: a point votes for itself",
+    file: "lib/measure/embedding.ts",
+    from: "distances[j] = j === i ? Infinity : dx * dx + dy * dy;",
+    to: "distances[j] = j === i ? 0 : dx * dx + dy * dy;",
+  },
+  {
+    name: "near-duplicates: flipped threshold",
+    file: "lib/measure/images.ts",
+    from: "> threshold",
+    to: "< threshold",
+  },
+  {
+    name: "cluster accuracy: the worst matching",
+    file: "lib/measure/downstream.ts",
+    from: "counts.map((row) => row.map((c) => -c))",
+    to: "counts.map((row) => row.map((c) => c))",
+  },
+  {
+    name: "balanced draw: the same examples for every seed",
+    file: "lib/measure/downstream.ts",
+    from: "const random = rng(seed);",
+    to: "const random = rng(0);",
+  },
+  {
+    name: "conditional: labels out of order",
+    file: "lib/model/conditional.ts",
+    from: 'tf.tensor1d(Array.from(labels), "int32")',
+    to: 'tf.tensor1d(Array.from(labels).reverse(), "int32")',
+  },
+  {
+    name: "vq-vae: codebook loss moves the encoder",
+    file: "lib/model/vqvae.ts",
+    from: "perImage(tf.sub(constantOf(vectors), chosen))",
+    to: "perImage(tf.sub(vectors, chosen))",
+  },
+  {
+    name: "vq-vae: code use counts the last code twice",
+    file: "lib/model/vqvae.ts",
+    from: "for (let i = 0; i < codes.length; i++) counts[codes[i]] += 1;",
+    to:
+      "for (let i = 0; i < codes.length; i++) counts[codes[i]] += i === codes.length - 1 ? 2 : 1;",
+  },
+  {
+    name: "vae-gan: featureWeight ignored",
+    file: "lib/train/vaegan_step.ts",
+    from: "this.#config.featureWeight ?? 1",
+    to: "1",
+  },
+  {
+    name: "vq-vae: the nearest code is the farthest",
+    file: "lib/model/vqvae.ts",
+    from: "return tf.argMin(distance, 1) as tf.Tensor1D;",
+    to: "return tf.argMax(distance, 1) as tf.Tensor1D;",
   },
 ];
 

@@ -50,9 +50,11 @@ export function encodeAll(
       if (logVar) logVars.push(logVar.dataSync() as Float32Array);
     });
   }
-  const latentSize = model.config.latentSize;
+  const mean = concatArrays(means);
+  // The code's width: latentSize, or a VQ-VAE's whole grid of vectors.
+  const latentSize = data.size ? mean.length / data.size : model.config.latentSize;
   return {
-    mean: concatArrays(means),
+    mean,
     logVar: logVars.length ? concatArrays(logVars) : undefined,
     latentSize,
     size: data.size,

@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hasKernel, IM2ROW_KERNEL } from "../base/mod.ts";
+import { IMAGE_SIDE } from "../data/mod.ts";
 import {
   type Activation,
   activationGrad,
@@ -147,4 +148,21 @@ export function conv2dTranspose(x: tf.Tensor4D, layer: ConvLayer): tf.Tensor4D {
       },
     };
   })(x, layer.filter, layer.bias);
+}
+
+/**
+ * The convolutional encoders' first two layers: images x [B, 784] -> conv 3x3/2 (32) -> ReLU ->
+ * conv 3x3/2 (64) -> ReLU -> [B, 7, 7, 64]. `layers` holds each layer's [filter, bias].
+ */
+export function encoderConvs(x: tf.Tensor2D, layers: tf.Variable[][]): tf.Tensor4D {
+  const [c1, c2] = layers;
+  const image = tf.reshape(x, [-1, IMAGE_SIDE, IMAGE_SIDE, 1]) as tf.Tensor4D; // [B, 28, 28, 1]
+  const h1 = conv2d(image, {
+    filter: c1[0],
+    bias: c1[1],
+    stride: 2,
+    activation: "relu",
+    inputGradient: false,
+  }); // [B, 14, 14, 32]
+  return conv2d(h1, { filter: c2[0], bias: c2[1], stride: 2, activation: "relu" }); // [B, 7, 7, 64]
 }

@@ -14,4 +14,6 @@ export * from "./losses.ts";
 export * from "./models.ts";
 export * from "./prior.ts";
 export * from "./types.ts";
+export * from "./vaegan.ts";
 export * from "./variables.ts";
+export * from "./vqvae.ts";

@@ -11,12 +11,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { integer, oneOf, positiveInteger } from "../base/mod.ts";
-import { IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
+import { IMAGE_SIZE } from "../data/mod.ts";
 import { buildAae, buildGan } from "./adversarial.ts";
 import { buildClassifier } from "./classifier.ts";
 import { checkConditionalInput, labelInputs } from "./conditional.ts";
-import { conv2d, conv2dTranspose } from "./conv_layers.ts";
+import { conv2dTranspose, encoderConvs } from "./conv_layers.ts";
 import { dense } from "./layers.ts";
+import { buildVaeGan } from "./vaegan.ts";
+import { buildVqVae } from "./vqvae.ts";
 import { mixturePrior, STANDARD_NORMAL } from "./prior.ts";
 import { type Encoding, type Model, MODEL_KINDS, type ModelConfig } from "./types.ts";
 import { layerNames, variableMaker } from "./variables.ts";
@@ -53,8 +55,8 @@ export function validateModelConfig(config: ModelConfig): void {
   if (prior === "mixture" && !["vae", "aae"].includes(config.kind)) {
     throw new RangeError(`prior: "mixture" needs kind "vae" or "aae"; got "${config.kind}"`);
   }
-  if (config.kind === "aae" && config.arch !== "mlp") {
-    throw new RangeError(`kind "aae" has only the "mlp" arch; got "${config.arch}"`);
+  if ((config.kind === "aae" || config.kind === "vaegan") && config.arch !== "mlp") {
+    throw new RangeError(`kind "${config.kind}" has only the "mlp" arch; got "${config.arch}"`);
   }
   if (config.kind === "aae" && prior === "mixture" && config.latentSize < 2) {
     throw new RangeError(`an AAE's mixture prior needs latentSize >= 2; got ${config.latentSize}`);
@@ -76,6 +78,13 @@ export function validateModelConfig(config: ModelConfig): void {
       throw new RangeError(`conditional: true needs the N(0, I) prior; got prior "${prior}"`);
     }
   }
+  if (config.codebookSize !== undefined) positiveInteger("codebookSize", config.codebookSize);
+  if (config.kind === "vqvae" && (config.arch !== "conv" || prior !== "normal")) {
+    throw new RangeError(
+      `kind "vqvae" has only the "conv" arch and its own discrete code; got "${config.arch}"` +
+        (prior === "normal" ? "" : `, prior "${prior}"`),
+    );
+  }
   if (config.kind === "classifier" && config.arch !== "conv") {
     throw new RangeError(`kind "classifier" has only the "conv" arch; got "${config.arch}"`);
   }
@@ -91,6 +100,10 @@ export function buildModel(config: ModelConfig): Model {
       return buildAae(config, buildMlp({ ...config, kind: "ae" }));
     case "classifier":
       return buildClassifier(config);
+    case "vqvae":
+      return buildVqVae(config);
+    case "vaegan":
+      return buildVaeGan(config, buildMlp({ ...config, kind: "vae" }));
     default:
       return withPrior(config.arch === "mlp" ? buildMlp(config) : buildConv(config));
   }
@@ -192,15 +205,7 @@ function buildConv(config: ModelConfig): Model {
       "decoder.deconv2",
     ]),
     encode: (x) => {
-      const image = tf.reshape(x, [-1, IMAGE_SIDE, IMAGE_SIDE, 1]) as tf.Tensor4D; // [B, 28, 28, 1]
-      const h1 = conv2d(image, {
-        filter: c1[0],
-        bias: c1[1],
-        stride: 2,
-        activation: "relu",
-        inputGradient: false,
-      }); // [B, 14, 14, 32]
-      const h2 = conv2d(h1, { filter: c2[0], bias: c2[1], stride: 2, activation: "relu" }); // [B, 7, 7, 64]
+      const h2 = encoderConvs(x, [c1, c2]); // [B, 7, 7, 64]
       const h3 = dense(tf.reshape(h2, [-1, flat]), {
         kernel: e1[0],
         bias: e1[1],

@@ -9,17 +9,26 @@ import type { Prior } from "./prior.ts";
 
 /**
  * An autoencoder (deterministic code), a VAE (Gaussian code), an adversarial autoencoder (a
- * deterministic code pushed towards the prior by a critic), a GAN (a generator and a critic) or
- * the digit classifier of the sample-quality score.
+ * deterministic code pushed towards the prior by a critic), a GAN (a generator and a critic), the
+ * digit classifier of the sample-quality score, a VQ-VAE (a grid of discrete codes) or a VAE-GAN (a
+ * VAE whose decoder is also a GAN's generator).
  */
-export type ModelKind = "ae" | "vae" | "aae" | "gan" | "classifier";
+export type ModelKind = "ae" | "vae" | "aae" | "gan" | "classifier" | "vqvae" | "vaegan";
 /** Dense layers (the lab's MLP) or strided convolutions (a GAN's `conv` is the DCGAN). */
 export type Architecture = "mlp" | "conv";
 /** The prior p(z): N(0, I), or a mixture of Gaussians (learnt by a VAE, fixed for an AAE). */
 export type PriorKind = "normal" | "mixture";
 
 /** The model kinds, in the order the docs list them. */
-export const MODEL_KINDS: readonly ModelKind[] = ["ae", "vae", "aae", "gan", "classifier"];
+export const MODEL_KINDS: readonly ModelKind[] = [
+  "ae",
+  "vae",
+  "aae",
+  "gan",
+  "classifier",
+  "vqvae",
+  "vaegan",
+];
 
 /** Everything that decides a model's shapes and initial weights. */
 export interface ModelConfig {
@@ -42,6 +51,8 @@ export interface ModelConfig {
    * AE, VAE or GAN (`mlp` only; `conditional.ts`). Absent means not conditional.
    */
   conditional?: boolean;
+  /** A VQ-VAE's codebook: K vectors of `latentSize` numbers (default 64). */
+  codebookSize?: number;
 }
 
 /** What an encoder returns: the code's mean and, for a VAE, its log-variance. Both [B, latent]. */
@@ -68,6 +79,23 @@ export interface Model {
    * AAE) [B, n] -> the logit of "real" [B]. Its variables are named `critic.*`.
    */
   critic?(input: tf.Tensor2D): tf.Tensor1D;
+  /** A VAE-GAN's discriminator features of its input, [B, features]: where it compares images. */
+  criticFeatures?(input: tf.Tensor2D): tf.Tensor2D;
   /** Constant tensors the model owns (a fixed prior's parameters), released with it. */
   readonly constants?: tf.Tensor[];
+  /** A VQ-VAE's quantizer: its `encode` gives the quantized grid, this the steps before it. */
+  readonly quantizer?: Quantizer;
+}
+
+/**
+ * A VQ-VAE's discrete code (van den Oord et al., 2017): the encoder's output is a grid of `cells`
+ * vectors of `latentSize` numbers, each replaced by its nearest of the codebook's K vectors.
+ */
+export interface Quantizer {
+  /** Cells of the grid (7 x 7 = 49). */
+  readonly cells: number;
+  /** The codebook, [K, latentSize]. Its variable is named `codebook.vectors`. */
+  readonly codebook: tf.Variable;
+  /** x [B, 784] -> the encoder's vectors before quantization, [B * cells, latentSize]. */
+  continuous(x: tf.Tensor2D): tf.Tensor2D;
 }

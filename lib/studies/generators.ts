@@ -18,15 +18,20 @@ import {
   type SampleQuality,
   sampleQuality,
 } from "../measure/mod.ts";
-import { digitCycle, type Model, partVariables } from "../model/mod.ts";
+import { digitCycle, type Model, partVariables, sampleCodeGrid } from "../model/mod.ts";
 import { measureOnce, type Run } from "../train/mod.ts";
 
 /**
  * `n` samples of a generator: the decoder's pixel means sigmoid(decode(z)) for z drawn from the
  * model's prior (N(0, I) for an AE, whose decoder was never trained on such codes). A conditional
- * model's samples are asked for the digits 0, 1, ..., 9, 0, ... in turn. [n * 784].
+ * model's samples are asked for the digits 0, 1, ..., 9, 0, ... in turn; a VQ-VAE's decode grids
+ * of uniformly drawn codes. [n * 784].
  */
 export function generatorImages(model: Model, n: number, seed: number): Float32Array {
+  if (model.quantizer) {
+    // A VQ-VAE's prior here is uniform over its codes, cell by cell.
+    return readOnce(tf.tidy(() => tf.sigmoid(model.decode(sampleCodeGrid(model, n, seed)))));
+  }
   const { latentSize, conditional } = model.config;
   return decodeCodes(model, priorCodes({ latentSize, n, seed, prior: model.prior }), {
     labels: conditional ? digitCycle(n) : undefined,

@@ -12,3 +12,4 @@ export * from "./generators.ts";
 export * from "./profile.ts";
 export * from "./reparam/mod.ts";
 export * from "./training_slider.ts";
+export * from "./vq.ts";

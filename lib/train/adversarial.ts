@@ -46,7 +46,7 @@ type AdversarialConfig = Pick<
 >;
 
 /** Gradients of `loss` with respect to `variables`, their norm checked finite; and the loss. */
-function checkedGrads(
+export function checkedGrads(
   loss: () => tf.Scalar,
   variables: tf.Variable[],
 ): { value: tf.Scalar; grads: tf.NamedTensorMap; norm: number } {
@@ -60,13 +60,13 @@ function checkedGrads(
 }
 
 /** Apply `grads` with `optimizer` and release them. */
-function applied(optimizer: Adam, variables: tf.Variable[], grads: tf.NamedTensorMap): void {
+export function applied(optimizer: Adam, variables: tf.Variable[], grads: tf.NamedTensorMap): void {
   optimizer.apply(variables, grads);
   tf.dispose(grads);
 }
 
 /** A step's terms computed in a tidy scope, as `Step.run`'s promise (rejected on error). */
-function tidyStep(run: () => tf.Tensor1D): Promise<tf.Tensor1D> {
+export function tidyStep(run: () => tf.Tensor1D): Promise<tf.Tensor1D> {
   try {
     return Promise.resolve(tf.tidy(run));
   } catch (error) {
@@ -78,7 +78,7 @@ function tidyStep(run: () => tf.Tensor1D): Promise<tf.Tensor1D> {
  * The critic's loss: cross-entropy of its logits on real inputs against `realTarget` and on fake
  * ones against 0, each averaged over the batch.
  */
-function criticLoss(
+export function criticLoss(
   realLogits: tf.Tensor1D,
   fakeLogits: tf.Tensor1D,
   realTarget: number | tf.Tensor1D,
@@ -90,7 +90,7 @@ function criticLoss(
 }
 
 /** A batch's images as a tensor, [B, 784]. */
-function imagesOf(batch: Dataset): tf.Tensor2D {
+export function imagesOf(batch: Dataset): tf.Tensor2D {
   return tf.tensor2d(batch.images, [batch.size, batch.images.length / batch.size]);
 }
 

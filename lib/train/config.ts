@@ -80,6 +80,13 @@ export interface TrainConfig extends ModelConfig {
    * Absent means 1 (constant).
    */
   learningRateDecay?: number;
+  /** A VQ-VAE's commitment weight beta (van den Oord et al.'s 0.25 when absent). */
+  commitment?: number;
+  /**
+   * A VAE-GAN's gamma: the weight of the feature reconstruction against the adversarial loss in
+   * the decoder's objective (1 when absent).
+   */
+  featureWeight?: number;
 }
 
 /**
@@ -142,6 +149,32 @@ export const CLASSIFIER_DEFAULTS: Readonly<TrainConfig> = {
   epochs: 5,
 };
 
+/**
+ * The VQ-VAE: a conv encoder to a 7 x 7 grid of 16-D vectors, a codebook of 64 (49 x 6 = 294 bits
+ * an image), commitment 0.25 (the paper's), Adam 1e-3, batch 128, 3 epochs as the conv VAE.
+ */
+export const VQVAE_DEFAULTS: Readonly<TrainConfig> = {
+  ...TRAIN_DEFAULTS,
+  kind: "vqvae",
+  arch: "conv",
+  latentSize: 16,
+  codebookSize: 64,
+  epochs: 3,
+};
+
+/**
+ * The VAE-GAN: the lab's MLP VAE (784-400-20) and notebook 05's MLP discriminator, three Adams at
+ * 2e-4 with beta1 = 0.5 (the GANs'), batch 64, 5 epochs as the MLP GAN.
+ */
+export const VAEGAN_DEFAULTS: Readonly<TrainConfig> = {
+  ...TRAIN_DEFAULTS,
+  kind: "vaegan",
+  batchSize: 64,
+  learningRate: 2e-4,
+  beta1: 0.5,
+  epochs: 5,
+};
+
 /** What a training step needs to know of the config. */
 export type StepConfig = Pick<
   TrainConfig,
@@ -196,6 +229,23 @@ export function validateTrainConfig(config: TrainConfig): void {
         `learningRateDecay applies to kind "classifier" only; got "${config.kind}"`,
       );
     }
+  }
+  if (config.commitment !== undefined) {
+    nonNegativeNumber("commitment", config.commitment);
+    if (config.kind !== "vqvae") {
+      throw new RangeError(`commitment applies to kind "vqvae" only; got "${config.kind}"`);
+    }
+  }
+  if (config.featureWeight !== undefined) {
+    nonNegativeNumber("featureWeight", config.featureWeight);
+    if (config.kind !== "vaegan") {
+      throw new RangeError(`featureWeight applies to kind "vaegan" only; got "${config.kind}"`);
+    }
+  }
+  if (config.kind === "vqvae" && config.likelihood !== "bernoulli") {
+    throw new RangeError(
+      `a VQ-VAE here has Bernoulli pixels; got likelihood "${config.likelihood}"`,
+    );
   }
   if (config.kind === "classifier" && config.likelihood !== "bernoulli") {
     throw new RangeError(`a classifier has no pixel likelihood; leave likelihood "bernoulli"`);

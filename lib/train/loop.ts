@@ -11,14 +11,12 @@ import * as tf from "@tensorflow/tfjs";
 import { oneOf, productName } from "../base/mod.ts";
 import { type Dataset, validateDataset } from "../data/mod.ts";
 import { buildModel, type Model } from "../model/mod.ts";
-import { AaeStep, GanStep } from "./adversarial.ts";
-import { ClassifierStep, evaluateClassifier } from "./classify.ts";
 import { type TrainConfig, validateTrainConfig } from "./config.ts";
-import { evaluate, latentUse } from "./evaluate.ts";
+import { singleThreadStep, testEvaluation } from "./kinds.ts";
 import { listenForInterrupt, recordInterruption, TrainingInterrupted } from "./interrupt.ts";
 import { TwoThreadStep } from "./parallel.ts";
 import type { ElboTerm, EpochRecord, LatentUse, TrainProgress } from "./records.ts";
-import { AdamStep, epochBatches, NonFiniteGradient, type Step } from "./step.ts";
+import { epochBatches, NonFiniteGradient, type Step } from "./step.ts";
 
 /** Options of {@linkcode train}. */
 export interface TrainOptions {
@@ -130,39 +128,6 @@ export async function train(
     throw error;
   } finally {
     step.close();
-  }
-}
-
-/** The step that trains a model of this kind on one thread. */
-function singleThreadStep(model: Model, config: TrainConfig): Step<string> {
-  switch (config.kind) {
-    case "gan":
-      return new GanStep(model, config);
-    case "aae":
-      return new AaeStep(model, config);
-    case "classifier":
-      return new ClassifierStep(model, config);
-    default:
-      return new AdamStep(model, config);
-  }
-}
-
-/**
- * What is measured on the test split after each epoch: the ELBO's terms (and the code's use) for
- * an AE, a VAE or an AAE (its reconstruction); cross-entropy and accuracy for the classifier;
- * nothing for a GAN, which has no likelihood to evaluate (its samples are scored afterwards).
- */
-function testEvaluation(
-  model: Model,
-  config: TrainConfig,
-): ((test: Dataset) => Record<string, number | boolean>) | undefined {
-  switch (config.kind) {
-    case "gan":
-      return undefined;
-    case "classifier":
-      return (test) => evaluateClassifier(model, test);
-    default:
-      return (test) => ({ ...evaluate(model, test, config), ...latentUse(model, test) });
   }
 }
 

@@ -19,3 +19,5 @@ export * from "./run_folder.ts";
 export * from "./runs.ts";
 export * from "./shared_step.ts";
 export * from "./step.ts";
+export * from "./vaegan_step.ts";
+export * from "./vqvae_step.ts";

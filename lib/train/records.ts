@@ -45,8 +45,44 @@ export const CLASSIFIER_TERMS = ["loss", "accuracy"] as const;
 /** One of {@linkcode CLASSIFIER_TERMS}. */
 export type ClassifierTerm = typeof CLASSIFIER_TERMS[number];
 
+/**
+ * A VQ-VAE step's terms: `loss` = reconstruction + codebook + commitment (nats and squared
+ * distances per image), then each, then the perplexity of the batch's codes and how many of the K
+ * codes it left unused.
+ */
+export const VQ_TERMS = [
+  "loss",
+  "reconstruction",
+  "codebook",
+  "commitment",
+  "perplexity",
+  "unusedCodes",
+] as const;
+/** One of {@linkcode VQ_TERMS}. */
+export type VqTerm = typeof VQ_TERMS[number];
+
+/**
+ * A VAE-GAN step's terms: `loss` is the encoder's (kl + featureReconstruction), then the KL (nats
+ * per image), the reconstruction error in the discriminator's features, the discriminator's and
+ * the decoder's adversarial losses, and the mean D(x) and D of the decodes of prior draws.
+ */
+export const VAEGAN_TERMS = [
+  "loss",
+  "kl",
+  "featureReconstruction",
+  "discriminator",
+  "generator",
+  "realScore",
+  "fakeScore",
+] as const;
+/** One of {@linkcode VAEGAN_TERMS}. */
+export type VaeGanTerm = typeof VAEGAN_TERMS[number];
+
 /** The terms of the steps that are not the ELBO's. */
-export type OtherTerm = Exclude<GanTerm | AaeTerm | ClassifierTerm, ElboTerm>;
+export type OtherTerm = Exclude<
+  GanTerm | AaeTerm | ClassifierTerm | VqTerm | VaeGanTerm,
+  ElboTerm
+>;
 
 /** Where a record sits in training. */
 export interface RecordPosition {

@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { concatArrays, readOnce, runsDir } from "../base/mod.ts";
 import { type Dataset, IMAGE_SIZE, type MnistData } from "../data/mod.ts";
-import { digitCycle, type Model, withLabels } from "../model/mod.ts";
+import { digitCycle, type Model, sampleCodeGrid, withLabels } from "../model/mod.ts";
 import type { TrainConfig } from "./config.ts";
 import { train, type TrainOptions } from "./loop.ts";
 import type { EpochRecord } from "./records.ts";
@@ -95,7 +95,10 @@ export function snapshot(model: Model, data: { train: Dataset; test: Dataset }):
   const cycled = withLabels(model, digitCycle(SNAPSHOT.prior));
   return readOnce(tf.tidy(() => {
     const x = tf.tensor2d(images, [images.length / IMAGE_SIZE, IMAGE_SIZE]);
-    const z = model.prior.sample(SNAPSHOT.prior, latentSize, SNAPSHOT.seed);
+    // A VQ-VAE's samples decode grids of uniformly drawn codes.
+    const z = model.quantizer
+      ? sampleCodeGrid(model, SNAPSHOT.prior, SNAPSHOT.seed)
+      : model.prior.sample(SNAPSHOT.prior, latentSize, SNAPSHOT.seed);
     return tf.sigmoid(tf.concat([own.decode(own.encode(x).mean), cycled.decode(z)]));
   }));
 }
