@@ -66,11 +66,11 @@ Deno.test("fewLabelAccuracy() and clusterScores() keep each measure under its ow
     const clusters = await clusterScores(pixels, { seed: 1 });
     const kept = JSON.parse(await Deno.readTextFile(`${pixels.cache.folder}/measures.json`));
     assertEquals(Object.keys(kept).sort(), [
-      "k-means, k = 10, seed 1, test split",
+      "k-means, k = 10, best of 5 from seed 1, test split",
       "softmax regression: 5 labels per digit, 2 draws",
       "softmax regression: all training labels",
     ]);
-    assertEquals(kept["k-means, k = 10, seed 1, test split"], clusters);
+    assertEquals(kept["k-means, k = 10, best of 5 from seed 1, test split"], clusters);
     // A second call reads the kept value instead of computing it.
     kept["softmax regression: all training labels"] = [0.5];
     await Deno.writeTextFile(`${pixels.cache.folder}/measures.json`, JSON.stringify(kept));

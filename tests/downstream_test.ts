@@ -125,3 +125,28 @@ Deno.test("kmeansClusters() finds well-separated blobs, seeded", () => {
   assertEquals(kmeansClusters(features, 5, { k: 5, seed: 1 }), clusters);
   assertThrows(() => kmeansClusters(features.subarray(0, 15), 5, { k: 5, seed: 1 }), RangeError);
 });
+
+Deno.test("kmeansClusters() keeps the restart of the smallest within-cluster sum of squares", () => {
+  // Overlapping blobs: k-means' local optima differ from seed to seed.
+  const { features } = blobs(6, 30, 2, 2.5, 11);
+  const sse = (clusters: number[]) => {
+    const sums = new Map<number, { n: number; x: number; y: number }>();
+    clusters.forEach((c, i) => {
+      const s = sums.get(c) ?? { n: 0, x: 0, y: 0 };
+      sums.set(c, { n: s.n + 1, x: s.x + features[2 * i], y: s.y + features[2 * i + 1] });
+    });
+    return clusters.reduce((total, c, i) => {
+      const s = sums.get(c)!;
+      return total + (features[2 * i] - s.x / s.n) ** 2 + (features[2 * i + 1] - s.y / s.n) ** 2;
+    }, 0);
+  };
+  const single = [3, 4, 5, 6, 7].map((seed) =>
+    sse(kmeansClusters(features, 2, { k: 6, seed, restarts: 1 }))
+  );
+  assert(
+    new Set(single.map((v) => v.toFixed(6))).size > 1,
+    "the seeds should reach different optima",
+  );
+  const best = sse(kmeansClusters(features, 2, { k: 6, seed: 3, restarts: 5 }));
+  assertAlmostEquals(best, Math.min(...single), 1e-6);
+});

@@ -2,6 +2,7 @@ import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/ass
 import * as tf from "@tensorflow/tfjs";
 import {
   buildModel,
+  codeBits,
   codePrior,
   codeUse,
   disposeModel,
@@ -11,6 +12,7 @@ import {
   sampleCodeGrid,
   train,
   type TrainConfig,
+  vqCodes,
   vqTerms,
   VQVAE_DEFAULTS,
 } from "../lib/mod.ts";
@@ -127,5 +129,24 @@ Deno.test("a VQ-VAE trains through the loop: loss falls, codes stay in use, test
     evaluated.reconstruction + evaluated.codebook + evaluated.commitment,
     1e-3,
   );
+  disposeModel(model);
+});
+
+Deno.test("vqCodes() gives each image's cells' codes in order; codeBits() sums -log2 p per image", () => {
+  const model = buildModel(SMALL);
+  const data = syntheticDigits(7, 6);
+  const codes = vqCodes(model, data);
+  assertEquals(codes.length, 7 * 49);
+  const direct = tf.tidy(() =>
+    nearestCodes(
+      model.quantizer!.continuous(tf.tensor2d(data.images.subarray(3 * 784, 4 * 784), [1, 784])),
+      model.quantizer!.codebook,
+    ).dataSync()
+  );
+  assertEquals(Array.from(codes.subarray(3 * 49, 4 * 49)), Array.from(direct));
+  // Two cells, two codes: p(cell 0) = (1/2, 1/2), p(cell 1) = (1/4, 3/4). Grids [0, 1] and
+  // [1, 0] cost 1 + log2(4/3) and 1 + 2 bits: 2.2075 on average.
+  const prior = Float64Array.from([0.5, 0.5, 0.25, 0.75]);
+  assertAlmostEquals(codeBits([0, 1, 1, 0], prior, 2), (1 + Math.log2(4 / 3) + 3) / 2, 1e-12);
   disposeModel(model);
 });

@@ -148,22 +148,39 @@ export function softmaxAccuracy(
 }
 
 /**
- * k-means (npm `ml-kmeans`, k-means++ seeded from `seed`) of the [n * dim] `features`: each row's
- * cluster, 0 to k - 1.
+ * k-means (npm `ml-kmeans`, k-means++) of the [n * dim] `features`, run from `restarts` seeds
+ * (`seed`, `seed` + 1, ...) and the run of the smallest within-cluster sum of squares kept (a
+ * single k-means run ends in one local optimum of many, as scikit-learn's `n_init` says): each
+ * row's cluster, 0 to k - 1.
  */
 export function kmeansClusters(
   features: Float32Array,
   dim: number,
-  { k = 10, seed }: { k?: number; seed: number },
+  { k = 10, seed, restarts = 5 }: { k?: number; seed: number; restarts?: number },
 ): number[] {
   positiveInteger("k", k);
+  positiveInteger("restarts", restarts);
   const n = checkFeatures("features", { features, dim, labels: { length: features.length / dim } });
   if (n < k) throw new RangeError(`k-means needs at least k = ${k} rows; got ${n}`);
   const rows = Array.from(
     { length: n },
     (_, i) => Array.from(features.subarray(i * dim, (i + 1) * dim)),
   );
-  return kmeans(rows, k, { seed, initialization: "kmeans++", maxIterations: 300 }).clusters;
+  let best: { clusters: number[]; sse: number } | undefined;
+  for (let r = 0; r < restarts; r++) {
+    const { clusters, centroids } = kmeans(rows, k, {
+      seed: seed + r,
+      initialization: "kmeans++",
+      maxIterations: 300,
+    });
+    let sse = 0;
+    rows.forEach((row, i) => {
+      const centre = centroids[clusters[i]];
+      for (let j = 0; j < dim; j++) sse += (row[j] - centre[j]) ** 2;
+    });
+    if (!best || sse < best.sse) best = { clusters, sse };
+  }
+  return best!.clusters;
 }
 
 /** counts[c][l]: how many rows of cluster c carry label l. */
