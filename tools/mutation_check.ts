@@ -6,6 +6,8 @@
  *
  *   deno run -A tools/mutation_check.ts            # every mutation (about 40 s each)
  *   deno run -A tools/mutation_check.ts adam kl    # those whose name contains a word
+ *   deno run -A tools/mutation_check.ts --files lib/model/vqvae.ts,lib/train/step.ts
+ *                                                  # those that mutate the named files
  *
  * The tests that need Jupyter are left out (they check the runner, not formulas). Exit status 1
  * when a mutation survives.
@@ -13,6 +15,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -254,8 +257,8 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "reconstruction error: decode a sample",
     file: "lib/measure/metrics.ts",
-    from: "model.decode(model.encode(x).mean), options",
-    to: "model.decode(tf.add(model.encode(x).mean, 0.5)), options",
+    from: "const logits = labelled.decode(labelled.encode(x).mean);",
+    to: "const logits = labelled.decode(tf.add(labelled.encode(x).mean, 0.5));",
   },
   {
     name: "decodeCodes: logits for pixels",
@@ -454,10 +457,29 @@ async function run(args: string[], cwd: string): Promise<{ ok: boolean; output: 
   return { ok: result.success, output: text };
 }
 
-async function main(words: string[]): Promise<number> {
-  const chosen = MUTATIONS.filter((m) =>
-    words.length === 0 || words.some((w) => m.name.includes(w))
+/**
+ * The mutations `args` choose: those whose name contains one of the words, or whose file is one
+ * of `--files a.ts,b.ts` (both when both are given); every mutation when neither is.
+ */
+export function chooseMutations(args: string[], mutations = MUTATIONS): Mutation[] {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { files: { type: "string", multiple: true } },
+    allowPositionals: true,
+  });
+  const files = (values.files ?? []).flatMap((f) => f.split(",")).map((f) => f.trim());
+  const unknown = files.filter((f) => !mutations.some((m) => m.file === f));
+  if (unknown.length) {
+    throw new RangeError(`no mutation changes ${unknown.join(", ")}`);
+  }
+  return mutations.filter((m) =>
+    (positionals.length === 0 || positionals.some((w) => m.name.includes(w))) &&
+    (files.length === 0 || files.includes(m.file))
   );
+}
+
+async function main(args: string[]): Promise<number> {
+  const chosen = chooseMutations(args);
   const copy = await Deno.makeTempDir({ prefix: "vaelab-mutants-" });
   for (
     const entry of ["lib", "tests", "tools", "notebooks", "deno.json", "deno.lock", "README.md"]
