@@ -1,0 +1,181 @@
+/**
+ * Rules that hold for every input, stated as fast-check properties: seeded, bounded runs (the
+ * suite's time stays in minutes). A counterexample fast-check finds is kept as a plain test.
+ */
+import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
+import fc from "fast-check";
+import * as tf from "@tensorflow/tfjs";
+import {
+  clusterAccuracy,
+  codeUse,
+  featureStats,
+  frechetDistance,
+  gaussianKl,
+  initBackend,
+  logMeanExp,
+  normalizedMutualInformation,
+  rng,
+  runHash,
+  stratifiedSplit,
+  TRAIN_DEFAULTS,
+} from "../lib/mod.ts";
+
+await initBackend({ backend: "wasm", quiet: true });
+
+/** Every property runs from this seed, 100 cases unless a case is slow. */
+const RUNS = { seed: 20261203, numRuns: 100 };
+const finite = (min: number, max: number) =>
+  fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+
+Deno.test("property: logMeanExp(v) lies between max(v) - log n and max(v)", () => {
+  fc.assert(
+    fc.property(fc.array(finite(-1e3, 1e3), { minLength: 1, maxLength: 50 }), (values) => {
+      const max = Math.max(...values);
+      const value = logMeanExp(values);
+      const slack = 1e-9 * Math.max(1, Math.abs(max));
+      return value <= max + slack && value >= max - Math.log(values.length) - slack;
+    }),
+    RUNS,
+  );
+});
+
+Deno.test("property: KL(N(m, e^lv) || N(0, 1)) >= 0, and 0 exactly at m = 0, lv = 0", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(finite(-5, 5), finite(-5, 5)), { minLength: 1, maxLength: 8 }),
+      (units) => {
+        const kl = tf.tidy(() =>
+          gaussianKl(
+            tf.tensor2d([units.map(([m]) => m)]),
+            tf.tensor2d([units.map(([, lv]) => lv)]),
+          ).dataSync()[0]
+        );
+        return kl >= -1e-5;
+      },
+    ),
+    { ...RUNS, numRuns: 50 },
+  );
+  const zero = tf.tidy(() => gaussianKl(tf.zeros([1, 7]), tf.zeros([1, 7])).dataSync()[0]);
+  assertEquals(zero, 0);
+});
+
+Deno.test("property: stratifiedSplit() counts are within 1 of proportional and sum to the sizes", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 10, maxLength: 200 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.integer(),
+      (labels, share, seed) => {
+        const first = Math.floor(share * labels.length);
+        const [a, b] = stratifiedSplit(labels, [first, labels.length - first], rng(seed));
+        if (a.length !== first || b.length !== labels.length - first) return false;
+        if (new Set([...a, ...b]).size !== labels.length) return false;
+        for (const label of new Set(labels)) {
+          const inClass = labels.filter((l) => l === label).length;
+          const picked = Array.from(a).filter((i) => labels[i] === label).length;
+          if (Math.abs(picked - (inClass * first) / labels.length) >= 1 + 1e-9) return false;
+        }
+        return true;
+      },
+    ),
+    RUNS,
+  );
+});
+
+Deno.test("property: the run hash ignores key order and changes with every field it is given", async () => {
+  const data = { source: "embedded", trainSize: 10, testSize: 5, checksum: 1 };
+  const base = await runHash(TRAIN_DEFAULTS, data);
+  const reversed = Object.fromEntries(Object.entries(TRAIN_DEFAULTS).reverse());
+  assertEquals(await runHash(reversed as typeof TRAIN_DEFAULTS, data), base);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...Object.keys(TRAIN_DEFAULTS) as (keyof typeof TRAIN_DEFAULTS)[]),
+      async (field) => {
+        const value = TRAIN_DEFAULTS[field];
+        const changed = typeof value === "number" ? value + 1 : `${value}-other`;
+        return await runHash({ ...TRAIN_DEFAULTS, [field]: changed }, data) !== base;
+      },
+    ),
+    { ...RUNS, numRuns: 30 },
+  );
+  for (const key of Object.keys(data) as (keyof typeof data)[]) {
+    const changed = { ...data, [key]: typeof data[key] === "number" ? 2 : "full" };
+    assert(await runHash(TRAIN_DEFAULTS, changed) !== base, key);
+  }
+});
+
+Deno.test("property: the Fréchet distance is symmetric, 0 on equal statistics, >= 0", () => {
+  const sample = (values: number[], dim: number) => featureStats(Float64Array.from(values), dim);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 4 }).chain((dim) =>
+        fc.tuple(
+          fc.constant(dim),
+          fc.array(finite(-3, 3), { minLength: dim * 6, maxLength: dim * 6 }),
+          fc.array(finite(-3, 3), { minLength: dim * 6, maxLength: dim * 6 }),
+        )
+      ),
+      ([dim, a, b]) => {
+        const [sa, sb] = [sample(a, dim), sample(b, dim)];
+        const ab = frechetDistance(sa, sb);
+        const ba = frechetDistance(sb, sa);
+        const scale = 1e-6 * Math.max(1, Math.abs(ab));
+        return Math.abs(ab - ba) <= scale && ab >= -scale &&
+          Math.abs(frechetDistance(sa, sa)) <= 1e-6;
+      },
+    ),
+    RUNS,
+  );
+});
+
+Deno.test("property: cluster accuracy and NMI ignore how the clusters are named", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 })), {
+        minLength: 2,
+        maxLength: 60,
+      }),
+      fc.shuffledSubarray([0, 1, 2, 3, 4], { minLength: 5, maxLength: 5 }),
+      (pairs, renaming) => {
+        const clusters = pairs.map(([c]) => c);
+        const labels = pairs.map(([, l]) => l);
+        const renamed = clusters.map((c) => renaming[c]);
+        const accuracy = clusterAccuracy(clusters, labels);
+        // One to one, the matching does at least as well as its best single pair.
+        const bestPair = Math.max(
+          ...clusters.map((c, i) =>
+            pairs.filter(([c2, l2]) => c2 === c && l2 === labels[i]).length
+          ),
+        );
+        return Math.abs(accuracy - clusterAccuracy(renamed, labels)) < 1e-12 &&
+          Math.abs(
+              normalizedMutualInformation(clusters, labels) -
+                normalizedMutualInformation(renamed, labels),
+            ) < 1e-9 &&
+          accuracy >= bestPair / labels.length - 1e-12;
+      },
+    ),
+    RUNS,
+  );
+});
+
+Deno.test("clusterAccuracy() matches one to one, not by majority (fast-check's counterexample)", () => {
+  // Two clusters of one label: only one of them may be matched to it. (A first version of the
+  // property above claimed the largest label's share as a lower bound, a majority vote's.)
+  assertEquals(clusterAccuracy([0, 1], [3, 3]), 0.5);
+});
+
+Deno.test("property: a codebook's perplexity lies between 1 and the number of codes used", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 100 }),
+      (codes) => {
+        const { perplexity, unused } = codeUse(codes, 16);
+        const used = new Set(codes).size;
+        return unused === 16 - used && perplexity >= 1 - 1e-12 && perplexity <= used + 1e-9;
+      },
+    ),
+    RUNS,
+  );
+  assertAlmostEquals(codeUse([1, 1, 1], 16).perplexity, 1, 1e-12);
+});
