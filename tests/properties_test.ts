@@ -5,20 +5,27 @@
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
+import { gzipSync } from "node:zlib";
 import {
+  buildModel,
   clusterAccuracy,
   codeUse,
+  disposeModel,
+  encodeIdx,
+  evaluate,
   featureStats,
   frechetDistance,
   gaussianKl,
   initBackend,
   logMeanExp,
   normalizedMutualInformation,
+  readIdx,
   rng,
   runHash,
   stratifiedSplit,
   TRAIN_DEFAULTS,
 } from "../lib/mod.ts";
+import { syntheticDigits } from "./synthetic.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
 
@@ -178,4 +185,71 @@ Deno.test("property: a codebook's perplexity lies between 1 and the number of co
     RUNS,
   );
   assertAlmostEquals(codeUse([1, 1, 1], 16).perplexity, 1, 1e-12);
+});
+
+Deno.test("property: readIdx() reads back what encodeIdx() wrote, gzipped or not, for any shape", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }).chain((dims) =>
+        fc.tuple(
+          fc.constant(dims),
+          fc.uint8Array({
+            minLength: dims.reduce((a, b) => a * b, 1),
+            maxLength: dims.reduce((a, b) => a * b, 1),
+          }),
+          fc.boolean(),
+        )
+      ),
+      ([dims, data, zipped]) => {
+        const encoded = encodeIdx(dims, data);
+        const { dims: back, data: bytes } = readIdx(zipped ? gzipSync(encoded) : encoded);
+        return JSON.stringify(back) === JSON.stringify(dims) &&
+          bytes.length === data.length && bytes.every((b, i) => b === data[i]);
+      },
+    ),
+    RUNS,
+  );
+});
+
+Deno.test("property: the Fréchet distance of diagonal Gaussians is |m1 - m2|^2 + sum (s1 - s2)^2", () => {
+  // Commuting (here diagonal) covariances: tr(S1 + S2 - 2 (S1 S2)^1/2) = sum (s1 - s2)^2.
+  const stats = (mean: number[], std: number[]) => ({
+    dim: mean.length,
+    count: 2,
+    mean: Float64Array.from(mean),
+    covariance: Float64Array.from(
+      mean.flatMap((_, i) => mean.map((_, j) => (i === j ? std[i] * std[i] : 0))),
+    ),
+  });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }).chain((d) =>
+        fc.tuple(
+          ...[0, 1, 2, 3].map((k) =>
+            fc.array(k % 2 ? finite(0, 3) : finite(-3, 3), { minLength: d, maxLength: d })
+          ),
+        )
+      ),
+      ([m1, s1, m2, s2]) => {
+        const closed = m1.reduce((t, m, i) => t + (m - m2[i]) ** 2 + (s1[i] - s2[i]) ** 2, 0);
+        const value = frechetDistance(stats(m1, s1), stats(m2, s2));
+        return Math.abs(value - closed) <= 1e-6 * Math.max(1, closed);
+      },
+    ),
+    RUNS,
+  );
+});
+
+Deno.test("property: evaluate()'s per-image means do not depend on the evaluation batch (no noise)", () => {
+  const data = syntheticDigits(37, 9);
+  const model = buildModel({ ...TRAIN_DEFAULTS, kind: "ae", hiddenSize: 8, latentSize: 3 });
+  const reference = evaluate(model, data, { ...TRAIN_DEFAULTS, evaluationBatch: 37 });
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 40 }), (batch) => {
+      const value = evaluate(model, data, { ...TRAIN_DEFAULTS, evaluationBatch: batch });
+      return Math.abs(value.loss - reference.loss) <= 1e-4 * reference.loss;
+    }),
+    { ...RUNS, numRuns: 20 },
+  );
+  disposeModel(model);
 });
