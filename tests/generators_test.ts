@@ -12,13 +12,17 @@ import {
   classifierView,
   criticScore,
   digitShares,
+  disposeModel,
+  featureStats,
   GAN_DEFAULTS,
   generatorImages,
   initBackend,
   laplacianVariance,
   nearDuplicateShare,
   type Run,
+  runQuality,
   runSampleShape,
+  sampleQuality,
   snapshotShares,
   VAE_DEFAULTS,
 } from "../lib/mod.ts";
@@ -86,6 +90,41 @@ Deno.test("runSampleShape() measures the samples (or the given images) once per 
     const kept = JSON.parse(await Deno.readTextFile(`${folder}/measures.json`));
     assertEquals(Object.keys(kept).length, 3);
     assert(Object.keys(kept).every((key) => key.startsWith("sample shape: ")));
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("runQuality() keeps one score per classifier, count, seed and reference", async () => {
+  const folder = await Deno.makeTempDir();
+  try {
+    const model = buildModel({ ...VAE_DEFAULTS, hiddenSize: 8, latentSize: 2 });
+    const classifierModel = buildModel({ ...CLASSIFIER_DEFAULTS, latentSize: 4 });
+    const run = { folder, model, config: model.config } as unknown as Run;
+    const classifier = { model: classifierModel, hash: "c1" } as unknown as Run;
+    const stats = featureStats(classifierView(classifierModel, data.images).features, 4);
+    const score = (n: number, seed: number, reference = "7 synthetic") =>
+      runQuality(run, classifier, stats, { n, seed, reference });
+    const first = await score(10, 1);
+    assertEquals(first.count, 10);
+    assertEquals(first, sampleQuality(classifierModel, generatorImages(model, 10, 1), stats));
+    // Each of n, seed and reference is part of the key: each is measured anew.
+    assertEquals((await score(20, 1)).count, 20);
+    assertNotEquals((await score(10, 2)).frechet, first.frechet);
+    await score(10, 1, "another reference");
+    const other = { model: classifierModel, hash: "c2" } as unknown as Run;
+    await runQuality(run, other, stats, { n: 10, seed: 1, reference: "7 synthetic" });
+    const kept = JSON.parse(await Deno.readTextFile(`${folder}/measures.json`));
+    assertEquals(Object.keys(kept).length, 5);
+    // A second call with the same key reads the kept value.
+    const key = Object.keys(kept).find((k) =>
+      k.includes("10 samples, seed 1") && k.includes("7 synthetic")
+    )!;
+    kept[key].frechet = -1;
+    await Deno.writeTextFile(`${folder}/measures.json`, JSON.stringify(kept));
+    assertEquals((await score(10, 1)).frechet, -1);
+    disposeModel(model);
+    disposeModel(classifierModel);
   } finally {
     await Deno.remove(folder, { recursive: true });
   }
