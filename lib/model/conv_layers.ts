@@ -166,3 +166,19 @@ export function encoderConvs(x: tf.Tensor2D, layers: tf.Variable[][]): tf.Tensor
   }); // [B, 14, 14, 32]
   return conv2d(h1, { filter: c2[0], bias: c2[1], stride: 2, activation: "relu" }); // [B, 7, 7, 64]
 }
+
+/**
+ * The convolutional decoders' last two layers: a grid [B, 7, 7, C] -> transposed conv 3x3/2 (32)
+ * -> ReLU -> transposed conv 3x3/2 (1) -> logits [B, 784]. `layers` holds each [filter, bias].
+ */
+export function decoderDeconvs(grid: tf.Tensor4D, layers: tf.Variable[][]): tf.Tensor2D {
+  const [t1, t2] = layers;
+  const up1 = conv2dTranspose(grid, {
+    filter: t1[0],
+    bias: t1[1],
+    stride: 2,
+    activation: "relu",
+  }); // [B, 14, 14, 32]
+  const up2 = conv2dTranspose(up1, { filter: t2[0], bias: t2[1], stride: 2 }); // [B, 28, 28, 1]
+  return tf.reshape(up2, [-1, IMAGE_SIDE * IMAGE_SIDE]) as tf.Tensor2D;
+}

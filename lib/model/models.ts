@@ -15,7 +15,7 @@ import { IMAGE_SIZE } from "../data/mod.ts";
 import { buildAae, buildGan } from "./adversarial.ts";
 import { buildClassifier } from "./classifier.ts";
 import { checkConditionalInput, labelInputs } from "./conditional.ts";
-import { conv2dTranspose, encoderConvs } from "./conv_layers.ts";
+import { decoderDeconvs, encoderConvs } from "./conv_layers.ts";
 import { dense } from "./layers.ts";
 import { buildVaeGan } from "./vaegan.ts";
 import { buildVqVae } from "./vqvae.ts";
@@ -217,14 +217,7 @@ function buildConv(config: ModelConfig): Model {
       const h1 = dense(z, { kernel: d1[0], bias: d1[1], activation: "relu" }); // [B, hidden]
       const h2 = dense(h1, { kernel: d2[0], bias: d2[1], activation: "relu" }); // [B, 3136]
       const grid = tf.reshape(h2, [-1, 7, 7, 64]) as tf.Tensor4D;
-      const up1 = conv2dTranspose(grid, {
-        filter: t1[0],
-        bias: t1[1],
-        stride: 2,
-        activation: "relu",
-      }); // [B, 14, 14, 32]
-      const up2 = conv2dTranspose(up1, { filter: t2[0], bias: t2[1], stride: 2 }); // [B, 28, 28, 1]
-      return tf.reshape(up2, [-1, IMAGE_SIZE]);
+      return decoderDeconvs(grid, [t1, t2]);
     },
   };
 }

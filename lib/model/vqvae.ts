@@ -10,8 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { rng } from "../base/mod.ts";
-import { IMAGE_SIZE } from "../data/mod.ts";
-import { conv2d, conv2dTranspose, encoderConvs } from "./conv_layers.ts";
+import { conv2d, decoderDeconvs, encoderConvs } from "./conv_layers.ts";
 import { constantOf, logLikelihood } from "./losses.ts";
 import { STANDARD_NORMAL } from "./prior.ts";
 import type { Model, ModelConfig, Quantizer } from "./types.ts";
@@ -85,14 +84,7 @@ export function buildVqVae(config: ModelConfig): Model {
       tf.tidy(() => {
         const grid = tf.reshape(z, [-1, VQ_GRID_SIDE, VQ_GRID_SIDE, latentSize]) as tf.Tensor4D;
         const h1 = conv2d(grid, { filter: d1[0], bias: d1[1], stride: 1, activation: "relu" }); // [B, 7, 7, 64]
-        const up1 = conv2dTranspose(h1, {
-          filter: t1[0],
-          bias: t1[1],
-          stride: 2,
-          activation: "relu",
-        }); // [B, 14, 14, 32]
-        const up2 = conv2dTranspose(up1, { filter: t2[0], bias: t2[1], stride: 2 }); // [B, 28, 28, 1]
-        return tf.reshape(up2, [-1, IMAGE_SIZE]) as tf.Tensor2D;
+        return decoderDeconvs(h1, [t1, t2]);
       }),
   };
 }

@@ -26,13 +26,28 @@ export interface CodeSet {
   cache: Pick<Run, "folder">;
 }
 
-/** The mean codes of a run's encoder on both splits. */
+/**
+ * The mean codes of a run's encoder on both splits, encoded when first read: a notebook whose
+ * measures are all kept in the run's folder never encodes.
+ */
 export function runCodes(run: Run, data: MnistData): CodeSet {
-  const of = (split: "train" | "test") => {
-    const { mean, latentSize } = encodeAll(run.model, data[split]);
-    return { features: mean, labels: data[split].labels, dim: latentSize };
+  const encoded: Partial<Record<"train" | "test", Features>> = {};
+  const of = (split: "train" | "test"): Features => {
+    if (!encoded[split]) {
+      const { mean, latentSize } = encodeAll(run.model, data[split]);
+      encoded[split] = { features: mean, labels: data[split].labels, dim: latentSize };
+    }
+    return encoded[split];
   };
-  return { train: of("train"), test: of("test"), cache: run };
+  return {
+    get train() {
+      return of("train");
+    },
+    get test() {
+      return of("test");
+    },
+    cache: run,
+  };
 }
 
 /**

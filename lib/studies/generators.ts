@@ -18,8 +18,9 @@ import {
   type SampleQuality,
   sampleQuality,
 } from "../measure/mod.ts";
-import { digitCycle, type Model, partVariables, sampleCodeGrid } from "../model/mod.ts";
+import { digitCycle, type Model, partVariables } from "../model/mod.ts";
 import { measureOnce, type Run } from "../train/mod.ts";
+import { vqSamples } from "./vq.ts";
 
 /**
  * `n` samples of a generator: the decoder's pixel means sigmoid(decode(z)) for z drawn from the
@@ -30,7 +31,7 @@ import { measureOnce, type Run } from "../train/mod.ts";
 export function generatorImages(model: Model, n: number, seed: number): Float32Array {
   if (model.quantizer) {
     // A VQ-VAE's prior here is uniform over its codes, cell by cell.
-    return readOnce(tf.tidy(() => tf.sigmoid(model.decode(sampleCodeGrid(model, n, seed)))));
+    return vqSamples(model, n, seed);
   }
   const { latentSize, conditional } = model.config;
   return decodeCodes(model, priorCodes({ latentSize, n, seed, prior: model.prior }), {
