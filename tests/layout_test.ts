@@ -241,3 +241,142 @@ Deno.test("layoutProblems() counts the lines of lib/ files", () => {
     `lib/base/long.ts has ${MAX_LINES + 2} lines; a file of lib/ holds at most ${MAX_LINES}`,
   ]);
 });
+
+/**
+ * The `lib/` files tested through another module's test file (path under `lib/` -> the test file
+ * under `tests/`). Every other file `lib/F/N.ts` has `tests/F/N_test.ts`; `mod.ts` files re-export
+ * and `_`-prefixed files are private to their folder.
+ */
+export const TESTED_THROUGH: Readonly<Record<string, string>> = {
+  // The kernels: checked against the cpu backend where they are registered or used.
+  "base/compiled_kernels.ts": "base/backend_test.ts",
+  "base/conv_kernels.ts": "base/fused_kernels_test.ts",
+  "base/conv_vae_kernel.ts": "train/shared_step_test.ts",
+  "base/mlp_vae_kernel.ts": "train/shared_step_test.ts",
+  "base/heap_plan.ts": "train/shared_step_test.ts",
+  "base/kernels_wasm.ts": "base/backend_test.ts",
+  "base/wasm_kernels.ts": "base/backend_test.ts",
+  "base/tensor.ts": "base/backend_test.ts",
+  "linear_gaussian/linalg.ts": "linear_gaussian/exact_test.ts",
+  "model/classifier.ts": "train/classify_test.ts",
+  "model/conv_layers.ts": "model/layers_test.ts",
+  "model/gaussian.ts": "model/losses_test.ts",
+  "model/types.ts": "model/models_test.ts",
+  "model/variables.ts": "model/models_test.ts",
+  // A step is tested with its model; a worker and its messages with the two-thread training.
+  "train/vaegan_step.ts": "model/vaegan_test.ts",
+  "train/vqvae_step.ts": "model/vqvae_test.ts",
+  "train/exchange.ts": "train/parallel_test.ts",
+  "train/worker.ts": "train/parallel_test.ts",
+  "train/grid_worker.ts": "train/grid_test.ts",
+  "train/kinds.ts": "train/loop_test.ts",
+  "train/records.ts": "train/loop_test.ts",
+  "train/run_folder.ts": "train/runs_test.ts",
+  "studies/vq.ts": "model/vqvae_test.ts",
+  "studies/profile.ts": "train/runs_test.ts",
+  "studies/training_slider.ts": "viz/frames_test.ts",
+  "studies/elbo/figures.ts": "studies/elbo/derivation_test.ts",
+  "studies/reparam/encoder.ts": "studies/reparam/toy_test.ts",
+  "studies/reparam/figures.ts": "studies/reparam/toy_test.ts",
+  "viz/html.ts": "viz/display_test.ts",
+};
+
+/**
+ * What is wrong with the test files of a tree of paths (relative to the repository): a `lib/`
+ * file without its test file and not in `through`, an entry of `through` that names a missing file
+ * or is not needed, and a test file of `tests/F/` that tests no file of `lib/F/` (or of `tools/`
+ * for `tests/tools/`, `notebooks/` for `tests/notebooks/`).
+ */
+export function testLayoutProblems(
+  paths: readonly string[],
+  through: Readonly<Record<string, string>> = TESTED_THROUGH,
+): string[] {
+  const have = new Set(paths);
+  const problems: string[] = [];
+  const testOf = (module: string) => `tests/${module.replace(/\.ts$/, "_test.ts")}`;
+  const modules = paths
+    .filter((p) => p.startsWith("lib/") && p.endsWith(".ts") && p.split("/").length > 2)
+    .map((p) => p.slice(4))
+    .filter((m) => !m.endsWith("/mod.ts") && !m.split("/").at(-1)!.startsWith("_"));
+  for (const module of modules) {
+    const own = testOf(module);
+    const other = through[module];
+    if (have.has(own)) {
+      if (other) problems.push(`lib/${module} has ${own}: drop it from the tested-through list`);
+    } else if (!other) {
+      problems.push(`lib/${module} has no ${own} and is not in the tested-through list`);
+    } else if (!have.has(`tests/${other}`)) {
+      problems.push(`lib/${module} is tested through tests/${other}, which does not exist`);
+    }
+  }
+  for (const module of Object.keys(through)) {
+    if (!have.has(`lib/${module}`)) problems.push(`the tested-through list names lib/${module}`);
+  }
+  for (const test of paths.filter((p) => p.startsWith("tests/") && p.endsWith("_test.ts"))) {
+    const parts = test.split("/");
+    if (parts.length === 2) continue; // tests/layout_test.ts, tests/properties_test.ts: all of lib/
+    const name = parts.slice(1).join("/").replace(/_test\.ts$/, "");
+    const source = parts[1] === "tools"
+      ? `tools/${parts.slice(2).join("/").replace(/_test\.ts$/, ".ts")}`
+      : parts[1] === "notebooks"
+      ? "notebooks"
+      : `lib/${name}.ts`;
+    // A test file may add a word: tests/tools/run_notebooks_faults_test.ts tests tools/run_notebooks.ts.
+    const named = (path: string) =>
+      have.has(path) ||
+      paths.some((p) => p.endsWith(".ts") && path.startsWith(p.replace(/\.ts$/, "_")));
+    const inNotebooks = source === "notebooks" && paths.some((p) => p.startsWith("notebooks/"));
+    const validators = test === "tests/tools/bad_input_test.ts"; // every validator, CLI and API
+    if (!named(source) && !inNotebooks && !validators) {
+      problems.push(`${test} matches no ${source}: name a test file after what it tests`);
+    }
+  }
+  return problems;
+}
+
+/** Every file under the repository's code folders, as a relative path. */
+async function treePaths(): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(join(ROOT, dir))) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else found.push(path);
+    }
+  };
+  for (const dir of ["lib", "tools", "tests", "notebooks"]) await walk(dir);
+  return found.sort();
+}
+
+Deno.test("tests/ mirrors lib/: each lib file has its test file or is named as tested through one", async () => {
+  assertEquals(testLayoutProblems(await treePaths()), []);
+});
+
+Deno.test("testLayoutProblems() names a missing test, a stale entry and a misnamed test file", () => {
+  const problems = testLayoutProblems(
+    [
+      "lib/base/mod.ts",
+      "lib/base/random.ts",
+      "lib/base/_private.ts",
+      "lib/base/stats.ts",
+      "lib/train/step.ts",
+      "tests/base/random_test.ts",
+      "tests/base/stats_test.ts",
+      "tests/base/helpers_test.ts",
+      "tests/tools/train_test.ts",
+      "tests/layout_test.ts",
+      "lib/base/kernels.c",
+      "lib/base/stats_extra.ts",
+      "tests/base/stats_extra_more_test.ts",
+    ],
+    { "base/stats.ts": "base/random_test.ts", "base/gone.ts": "base/random_test.ts" },
+  );
+  assertEquals(problems, [
+    "lib/base/stats.ts has tests/base/stats_test.ts: drop it from the tested-through list",
+    "lib/train/step.ts has no tests/train/step_test.ts and is not in the tested-through list",
+    "lib/base/stats_extra.ts has no tests/base/stats_extra_test.ts and is not in the tested-through list",
+    "the tested-through list names lib/base/gone.ts",
+    "tests/base/helpers_test.ts matches no lib/base/helpers.ts: name a test file after what it tests",
+    "tests/tools/train_test.ts matches no tools/train.ts: name a test file after what it tests",
+  ]);
+});

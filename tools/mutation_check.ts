@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Tests not run on a mutated copy (see `main`). */
-const EXCLUDED_TESTS = ["runner_faults_test.ts", "mutation_check_test.ts"];
+const EXCLUDED_TESTS = ["tools/run_notebooks_faults_test.ts", "tools/mutation_check_test.ts"];
 
 /** A bug: in `file`, the one occurrence of `from` becomes `to`. */
 interface Mutation {
@@ -446,6 +446,37 @@ export const MUTATIONS: Mutation[] = [
     from: "return tf.argMin(distance, 1) as tf.Tensor1D;",
     to: "return tf.argMax(distance, 1) as tf.Tensor1D;",
   },
+  {
+    name: "gan: later critic steps reuse the first draw",
+    file: "lib/train/adversarial.ts",
+    from: "if (k > 0) z = draw(k);",
+    to: "if (k > 0) z = draw(0);",
+  },
+  {
+    name: "two threads: clip by this thread's share of the norm",
+    file: "lib/train/shared_step.ts",
+    from: "scale = clipScale(this.#norm(), this.#config.clipNorm);",
+    to:
+      "scale = clipScale(Math.sqrt(2 * this.#stats[STATS * this.shard + 4]), this.#config.clipNorm);",
+  },
+  {
+    name: "mixture prior: the components' weights reversed",
+    file: "lib/model/prior.ts",
+    from: "tf.logSoftmax(logits)",
+    to: "tf.logSoftmax(tf.neg(logits))",
+  },
+  {
+    name: "stratified split: the smallest remainders get the extra picks",
+    file: "lib/base/random.ts",
+    from: "exact[b] - quota[b] - (exact[a] - quota[a])",
+    to: "exact[a] - quota[a] - (exact[b] - quota[b])",
+  },
+  {
+    name: "adam: beta2 rounded to float32 before 1 - beta2",
+    file: "lib/train/optimizer.ts",
+    from: "beta2: this.beta2,",
+    to: "beta2: Math.fround(this.beta2),",
+  },
 ];
 
 async function run(args: string[], cwd: string): Promise<{ ok: boolean; output: string }> {
@@ -481,6 +512,17 @@ export function chooseMutations(args: string[], mutations = MUTATIONS): Mutation
   );
 }
 
+/** Every `*_test.ts` under `dir`, relative to it, in sorted order (folders walked). */
+export function testFiles(dir: string, prefix = ""): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync(join(dir, prefix))) {
+    const path = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory) found.push(...testFiles(dir, path));
+    else if (entry.name.endsWith("_test.ts")) found.push(path);
+  }
+  return found.sort();
+}
+
 async function main(args: string[]): Promise<number> {
   const chosen = chooseMutations(args);
   const copy = await Deno.makeTempDir({ prefix: "vaelab-mutants-" });
@@ -490,11 +532,9 @@ async function main(args: string[]): Promise<number> {
     await new Deno.Command("cp", { args: ["-r", join(ROOT, entry), copy] }).output();
   }
   await Deno.symlink(join(ROOT, "node_modules"), join(copy, "node_modules"));
-  const tests = [...Deno.readDirSync(join(ROOT, "tests"))]
-    .map((e) => e.name)
-    // The runner's fault tests need Jupyter; the mutation list's own test fails on any mutated copy.
-    .filter((n) => n.endsWith("_test.ts") && !EXCLUDED_TESTS.includes(n))
-    .sort()
+  // The runner's fault tests need Jupyter; the mutation list's own test fails on any mutated copy.
+  const tests = testFiles(join(ROOT, "tests"))
+    .filter((n) => !EXCLUDED_TESTS.includes(n))
     .map((n) => `tests/${n}`);
   const base = await run(["test", "-A", "--no-check", ...tests], copy);
   if (!base.ok) {

@@ -1,6 +1,6 @@
 /**
  * Every file the library reads or writes outside its own code, resolved in one place: moving a
- * file of `lib/` then breaks no `import.meta.url` path silently (`tests/base_test.ts` checks that
+ * file of `lib/` then breaks no `import.meta.url` path silently (`tests/base/paths_test.ts` checks that
  * each of these exists).
  *
  * Paths are resolved from this file, not from the working directory, because a notebook's cell
