@@ -7,6 +7,7 @@ import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
 import { gzipSync } from "node:zlib";
 import {
+  Adam,
   buildModel,
   clusterAccuracy,
   codeUse,
@@ -17,13 +18,18 @@ import {
   frechetDistance,
   gaussianKl,
   initBackend,
+  iwaeEstimate,
   logMeanExp,
+  meanWithError,
   normalizedMutualInformation,
+  permutation,
   readIdx,
   rng,
   runHash,
   stratifiedSplit,
+  subset,
   TRAIN_DEFAULTS,
+  VAE_DEFAULTS,
 } from "../lib/mod.ts";
 import { syntheticDigits } from "./synthetic.ts";
 
@@ -251,5 +257,97 @@ Deno.test("property: evaluate()'s per-image means do not depend on the evaluatio
     }),
     { ...RUNS, numRuns: 20 },
   );
+  // Nor on the order of the images.
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      fc.integer({ min: 1, max: 40 }),
+      (seed, batch) => {
+        const shuffled = subset(data, permutation(37, rng(seed)));
+        const value = evaluate(model, shuffled, { ...TRAIN_DEFAULTS, evaluationBatch: batch });
+        return Math.abs(value.loss - reference.loss) <= 1e-4 * reference.loss;
+      },
+    ),
+    { ...RUNS, numRuns: 20 },
+  );
   disposeModel(model);
+});
+
+Deno.test("property: Adam's kernel takes the float64 formula's steps, for any size and settings", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        size: fc.integer({ min: 1, max: 70 }),
+        steps: fc.integer({ min: 1, max: 3 }),
+        learningRate: finite(1e-4, 0.1),
+        beta1: finite(0, 0.95),
+        beta2: finite(0.9, 0.9999),
+        epsilon: finite(1e-8, 1e-3),
+        scale: finite(0.05, 1),
+        mix: fc.option(finite(0.05, 0.95)),
+        seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      }),
+      ({ size, steps, learningRate, beta1, beta2, epsilon, scale, mix, seed }) => {
+        const random = rng(seed);
+        const draw = () => Float32Array.from({ length: size }, () => 2 * random() - 1);
+        const w64 = Float64Array.from(draw());
+        const variable = tf.variable(tf.tensor1d(Float32Array.from(w64)), true, "w");
+        const adam = new Adam({ learningRate, beta1, beta2, epsilon });
+        const [m, v] = [new Float64Array(size), new Float64Array(size)];
+        let ok = true;
+        for (let t = 1; t <= steps; t++) {
+          const [g0, g1] = [draw(), draw()];
+          const grads = { w: tf.tensor1d(g0) };
+          const other = { w: tf.tensor1d(g1) };
+          const [a, b] = mix === null ? [1, 0] : [mix, 1 - mix];
+          const squares = adam.apply(
+            [variable],
+            grads,
+            scale,
+            mix === null ? undefined : { grads: other, a, b },
+          );
+          tf.dispose([grads.w, other.w]);
+          let sum = 0;
+          for (let i = 0; i < size; i++) {
+            const g = scale * (a * g0[i] + b * g1[i]);
+            sum += g * g;
+            m[i] = beta1 * m[i] + (1 - beta1) * g;
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+            const step = learningRate / (1 - beta1 ** t);
+            w64[i] -= step * m[i] / (Math.sqrt(v[i] / (1 - beta2 ** t)) + epsilon);
+          }
+          if (squares !== undefined && Math.abs(squares - sum) > 1e-5 * sum) ok = false;
+        }
+        const w32 = variable.dataSync();
+        // float32 weights and moments: rounding of the weights' size, and of a step's.
+        for (let i = 0; i < size; i++) {
+          if (Math.abs(w32[i] - w64[i]) > 2e-7 * Math.abs(w64[i]) + 1e-4 * learningRate) ok = false;
+        }
+        adam.dispose();
+        variable.dispose();
+        return ok;
+      },
+    ),
+    { ...RUNS, numRuns: 60 },
+  );
+});
+
+Deno.test("property: L_k does not fall as k grows, in expectation over the draws", () => {
+  const vae = buildModel({ ...VAE_DEFAULTS, hiddenSize: 16, latentSize: 3, seed: 2 });
+  const data = syntheticDigits(12, 5);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 1, max: 30 }),
+      fc.integer({ min: 0, max: 1000 }),
+      (k, more, seed) => {
+        const small = iwaeEstimate(vae, data, { k, seed }).values;
+        const large = iwaeEstimate(vae, data, { k: k + more, seed: seed + 1 }).values;
+        const gain = meanWithError(Array.from(large, (v, i) => v - small[i]));
+        return gain.mean >= -3 * gain.stdError;
+      },
+    ),
+    { ...RUNS, numRuns: 15 },
+  );
+  disposeModel(vae);
 });

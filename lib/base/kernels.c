@@ -150,14 +150,17 @@ static inline v128_t square_halves(v128_t v, v128_t acc_lo, v128_t *acc_hi) {
 // (clipping), step_size = lr / (1 - beta1^t) and root = 1 / sqrt(1 - beta2^t). With a second
 // gradient g1 (two threads' shards), g is the weighted average (a g0 + b g1) times `scale`.
 // Returns sum g^2 in float64 (the norm's share of these values: finite or not, known after one
-// pass).
+// pass). beta1 and beta2 come in float64, so 1 - beta is rounded once: in float32, 1 - beta2 for
+// beta2 = 0.9999 would be off by 6e-4 of itself (fast-check's counterexample).
 __attribute__((export_name("adam"))) double adam(const float *w, const float *g, const float *g1,
                                              const float *m, const float *v, float *w_out,
                                              float *m_out, float *v_out, int n, float step_size,
-                                             float root, float beta1, float beta2, float epsilon,
+                                             float root, double beta1_64, double beta2_64, float epsilon,
                                              float scale, float a, float b) {
-  const v128_t b1 = wasm_f32x4_splat(beta1), c1 = wasm_f32x4_splat(1.0f - beta1);
-  const v128_t b2 = wasm_f32x4_splat(beta2), c2 = wasm_f32x4_splat(1.0f - beta2);
+  const float beta1 = (float)beta1_64, beta2 = (float)beta2_64;
+  const float one_minus_beta1 = (float)(1.0 - beta1_64), one_minus_beta2 = (float)(1.0 - beta2_64);
+  const v128_t b1 = wasm_f32x4_splat(beta1), c1 = wasm_f32x4_splat(one_minus_beta1);
+  const v128_t b2 = wasm_f32x4_splat(beta2), c2 = wasm_f32x4_splat(one_minus_beta2);
   const v128_t lr = wasm_f32x4_splat(step_size), r = wasm_f32x4_splat(root);
   const v128_t eps = wasm_f32x4_splat(epsilon), s = wasm_f32x4_splat(scale);
   const v128_t wa = wasm_f32x4_splat(a), wb = wasm_f32x4_splat(b);
@@ -185,8 +188,8 @@ __attribute__((export_name("adam"))) double adam(const float *w, const float *g,
     if (g1) gi = a * gi + b * g1[i];
     gi *= scale;
     squares += (double)gi * (double)gi;
-    float mi = beta1 * m[i] + (1.0f - beta1) * gi;
-    float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    float mi = beta1 * m[i] + one_minus_beta1 * gi;
+    float vi = beta2 * v[i] + one_minus_beta2 * gi * gi;
     if (__builtin_fabsf(mi) < 1.17549435e-38f) mi = 0.0f;
     if (__builtin_fabsf(vi) < 1.17549435e-38f) vi = 0.0f;
     m_out[i] = mi;
