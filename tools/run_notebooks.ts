@@ -12,11 +12,13 @@ import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findBlas, PLOTLY_MIME, RUN_INFO_MIME, TABLE_MIME } from "../lib/mod.ts";
+import { standaloneReport } from "./report_math.ts";
 
 const HELP = `Usage: deno task reproduce [options] [NOTEBOOK_OR_DIR...]
 
 Executes notebooks (default: every *.ipynb in notebooks/) with the Deno kernel (nbclient),
-and writes OUT/NAME.ipynb (executed, trusted), OUT/NAME.html (jupyter nbconvert) and
+and writes OUT/NAME.ipynb (executed, trusted), OUT/NAME.html (jupyter nbconvert, its math typeset
+by KaTeX: it stands alone, offline) and
 OUT/NAME.tables.json (every table the notebook showed, with the profile and the data it ran on).
 
   --out DIR          output folder (default out/)
@@ -32,10 +34,14 @@ dies or does not start; the message names the notebook and the cell, the execute
 outputs of the cells that ran, and the exit status is 1.
 
 Environment: VAELAB_PROFILE=quick|full (default full) is passed to the kernel;
-JUPYTER names the jupyter command (default jupyter).`;
+JUPYTER names the jupyter command (default .venv/bin/jupyter, the project's environment that
+tools/install_jupyter.sh makes).`;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const JUPYTER = Deno.env.get("JUPYTER") ?? "jupyter";
+/** The project's Jupyter, in the environment tools/install_jupyter.sh makes from requirements.txt. */
+export const PROJECT_JUPYTER = join(ROOT, ".venv/bin/jupyter");
+/** The jupyter command: $JUPYTER, else the project's. */
+export const JUPYTER = Deno.env.get("JUPYTER") ?? PROJECT_JUPYTER;
 
 /** One failing cell of an executed notebook. */
 export interface CellFailure {
@@ -170,10 +176,9 @@ export async function prepareBlas(install = true): Promise<void> {
 export async function prepare(kernel: string, install = true): Promise<void> {
   await prepareBlas(install);
   if (!install) return;
-  if (!(await run(JUPYTER, ["nbconvert", "--version"])).ok) {
-    // A fresh machine: Debian's Jupyter, and the kernel of the Deno running this (under npx,
-    // there is no deno on PATH).
-    console.error(`vaelab: "${JUPYTER} nbconvert" is missing: running tools/install_jupyter.sh`);
+  if (JUPYTER === PROJECT_JUPYTER) {
+    // The project's environment, made or brought up to requirements.txt (silent when it is), and
+    // the kernel of the Deno running this (under npx, there is no deno on PATH).
     const install = await new Deno.Command("bash", {
       args: [join(ROOT, "tools/install_jupyter.sh")],
       env: { DENO: Deno.execPath() },
@@ -184,6 +189,8 @@ export async function prepare(kernel: string, install = true): Promise<void> {
     if (!install.success) {
       throw new Error("tools/install_jupyter.sh failed (its messages are above)");
     }
+  } else if (!(await run(JUPYTER, ["nbconvert", "--version"])).ok) {
+    throw new Error(`JUPYTER=${JUPYTER}: "${JUPYTER} nbconvert" does not run`);
   }
   const specs = await run(JUPYTER, ["kernelspec", "list", "--json"]);
   // Another kernel is the caller's to install; a missing one fails each notebook, named.
@@ -434,6 +441,11 @@ async function execute(
   );
   const trusted = await trustNotebook(executed);
   const html = await run(JUPYTER, ["nbconvert", "--to=html", `--output-dir=${out}`, executed]);
+  if (html.ok) {
+    // A report that stands alone: its math typeset now, nothing loaded from a CDN.
+    const report = join(out, `${name}.html`);
+    await Deno.writeTextFile(report, standaloneReport(await Deno.readTextFile(report)).html);
+  }
   const failures = notebookFailures(json);
   if (!result.ok) {
     // A timeout or a dead kernel: the driver's line names the cell; else show the stderr's end.

@@ -7,6 +7,7 @@
  * has no `import.meta` and may run from any folder.
  * @module
  */
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository's root folder (the one holding `deno.json`). */
@@ -22,9 +23,18 @@ export function mnistDir(): string {
   return fileURLToPath(repoUrl("data/mnist/"));
 }
 
-/** The default run cache: `data/runs/`. */
+/**
+ * The run cache: `$VAELAB_RUNS` when set (a folder machines may share: a run is one folder named by
+ * its hash, written by a rename, so processes never see half of one), else `data/runs/`.
+ */
 export function runsDir(): string {
-  return fileURLToPath(repoUrl("data/runs/"));
+  let shared: string | undefined;
+  try {
+    shared = Deno.env.get("VAELAB_RUNS") || undefined;
+  } catch {
+    // No permission to read the environment: the default.
+  }
+  return shared ? resolve(shared) : fileURLToPath(repoUrl("data/runs/"));
 }
 
 /** The script of the two-thread training worker. */

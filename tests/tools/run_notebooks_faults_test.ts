@@ -6,14 +6,14 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { jupyterPython } from "../../tools/run_notebooks.ts";
+import { JUPYTER, jupyterPython } from "../../tools/run_notebooks.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const RUNNER = new URL("../../tools/run_notebooks.ts", import.meta.url).pathname;
 
 async function hasJupyter(): Promise<boolean> {
   try {
-    const specs = await new Deno.Command("jupyter", { args: ["kernelspec", "list", "--json"] })
+    const specs = await new Deno.Command(JUPYTER, { args: ["kernelspec", "list", "--json"] })
       .output();
     return specs.success &&
       "deno" in JSON.parse(new TextDecoder().decode(specs.stdout)).kernelspecs;
