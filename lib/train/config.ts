@@ -5,11 +5,13 @@
  */
 import { nonNegativeNumber, oneOf, positiveInteger, positiveNumber } from "../base/mod.ts";
 import {
+  type Architecture,
   GENERATOR_LOSSES,
   type GeneratorLoss,
   type Likelihood,
   LIKELIHOODS,
   type ModelConfig,
+  type ModelKind,
   VAE_DEFAULTS,
   validateModelConfig,
 } from "../model/mod.ts";
@@ -174,6 +176,27 @@ export const VAEGAN_DEFAULTS: Readonly<TrainConfig> = {
   beta1: 0.5,
   epochs: 5,
 };
+
+/**
+ * Each kind's defaults, as the notebooks train it: the lab's AE and VAE, the MLP GAN (the DCGAN
+ * with `arch: "conv"`), the AAE, the digit classifier, the VQ-VAE and the VAE-GAN.
+ */
+export function kindDefaults(kind: ModelKind, arch?: Architecture): Readonly<TrainConfig> {
+  switch (kind) {
+    case "gan":
+      return arch === "conv" ? DCGAN_DEFAULTS : GAN_DEFAULTS;
+    case "aae":
+      return AAE_DEFAULTS;
+    case "classifier":
+      return CLASSIFIER_DEFAULTS;
+    case "vqvae":
+      return VQVAE_DEFAULTS;
+    case "vaegan":
+      return VAEGAN_DEFAULTS;
+    default:
+      return { ...TRAIN_DEFAULTS, kind };
+  }
+}
 
 /** What a training step needs to know of the config. */
 export type StepConfig = Pick<

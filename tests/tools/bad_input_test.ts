@@ -534,7 +534,45 @@ const CLI_ROWS: [string[], string][] = [
   [["--epochs", "-3"], "train: --epochs must be a positive integer; got -3"],
   [["--lr", "-.5"], "train: --lr must be a positive number; got -0.5"],
   [["--seed", "1.5"], "train: --seed must be an integer; got 1.5"],
-  [["--model", "flow"], 'train: --model must be one of "ae", "vae"; got "flow"'],
+  [
+    ["--model", "flow"],
+    'train: --model must be one of "ae", "vae", "aae", "gan", "classifier", "vqvae", "vaegan"; got "flow"',
+  ],
+  [
+    ["--model", "vae", "--critic-steps", "2"],
+    "train: --critic-steps applies to --model gan; got --model vae",
+  ],
+  [
+    ["--model", "gan", "--critic-steps", "0"],
+    "train: --critic-steps must be a positive integer; got 0",
+  ],
+  [
+    ["--model", "gan", "--gan-loss", "wasserstein"],
+    'train: --gan-loss must be one of "non-saturating", "saturating"; got "wasserstein"',
+  ],
+  [
+    ["--model", "gan", "--real-targets", "0.9"],
+    'train: --real-targets must be two numbers A,B; got "0.9"',
+  ],
+  [
+    ["--model", "gan", "--label-smoothing", "0.6"],
+    "train: labelSmoothing must be below 0.5; got 0.6",
+  ],
+  [["--prior", "flow"], 'train: --prior must be one of "normal", "mixture"; got "flow"'],
+  [["--components", "3"], "train: --components needs --prior mixture"],
+  [
+    ["--sigma", "0.2", "--scale", "0.3"],
+    "train: --sigma and --scale are one setting (the pixel scale): give one",
+  ],
+  [
+    ["--model", "ae", "--codebook", "8"],
+    "train: --codebook applies to --model vqvae; got --model ae",
+  ],
+  [["--beta1", "1"], "train: beta1 must be in [0, 1); got 1"],
+  [
+    ["--config", "run.json", "--beta", "2"],
+    "train: --config takes the run's own config and data; drop --beta",
+  ],
   [["--workers", "3"], 'train: --workers must be one of "1", "2", "auto"; got "3"'],
   [
     ["--backend", "tpu"],
@@ -542,14 +580,14 @@ const CLI_ROWS: [string[], string][] = [
   ],
   [["--data", "s3"], 'train: --data must be one of "auto", "embedded", "full", "idx"; got "s3"'],
   [["--iwae", "0"], "train: --iwae must be a positive integer; got 0"],
-  [["--model", "ae", "--iwae", "10"], "train: --iwae needs --model vae; got --model ae"],
+  [["--model", "ae", "--iwae", "10"], "train: --iwae applies to --model vae; got --model ae"],
   [
     ["--estimator", "reinforce"],
     'train: --estimator must be one of "pathwise", "score"; got "reinforce"',
   ],
   [
     ["--model", "ae", "--estimator", "score"],
-    'train: estimator "score" trains a VAE on the (beta-)ELBO; got kind "ae"',
+    "train: --estimator applies to --model vae; got --model ae",
   ],
   [["--train-size", "-10"], "train: --train-size must be a positive integer; got -10"],
   [["--bogus"], "train: Unknown option '--bogus'"],
