@@ -13,6 +13,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findBlas, PLOTLY_MIME, RUN_INFO_MIME, TABLE_MIME } from "../lib/mod.ts";
 import { standaloneReport } from "./report_math.ts";
+import { commitOf, machineOf, resultsMarkdown } from "./results.ts";
 
 const HELP = `Usage: deno task reproduce [options] [NOTEBOOK_OR_DIR...]
 
@@ -104,7 +105,14 @@ export interface NotebookTables {
   profile: string;
   /** The setup cell's `runInfo(...)`: the data's source and split sizes, the backend... */
   run: Record<string, unknown> | null;
-  tables: { cell: number; title: string; columns: string[]; rows: Record<string, unknown>[] }[];
+  tables: {
+    cell: number;
+    title: string;
+    columns: string[];
+    rows: Record<string, string | number>[];
+    /** The digits the notebook showed (4 when the table is older than this field). */
+    digits?: number;
+  }[];
 }
 
 /** Every table a notebook displayed (in order, with its cell), and its run information. */
@@ -512,16 +520,19 @@ async function main(): Promise<number> {
   console.error(`vaelab: executing ${notebooks.length} notebook(s), profile ${profile} -> ${out}`);
   const failed: string[] = [];
   let failedNotebooks = 0;
+  const commit = await commitOf(ROOT); // before the run: what it ran
+  const seconds: Record<string, number> = {};
   for (const notebook of notebooks) {
     const name = basename(notebook);
     console.error(`vaelab: ${name}`);
-    const { failures, seconds, figures, peakMb } = await execute(notebook, out, {
+    const { failures, seconds: took, figures, peakMb } = await execute(notebook, out, {
       env,
       timeout,
       keepGoing: values["keep-going"]!,
       kernel: values.kernel!,
     });
-    const time = `${seconds.toFixed(1)} s` +
+    seconds[basename(notebook, ".ipynb")] = took;
+    const time = `${took.toFixed(1)} s` +
       (peakMb === undefined ? "" : `, kernel peak ${(peakMb / 1024).toFixed(2)} GB`);
     if (failures.length === 0) {
       console.log(`ok    ${name}  ${time}  ${figures} figure(s)`);
@@ -538,6 +549,21 @@ async function main(): Promise<number> {
   }
   const passed = notebooks.length - failedNotebooks;
   console.log(`notebooks: ${passed} passed, ${failedNotebooks} failed`);
+  // Every notebook, all passed: the results of a reproduction, in one file.
+  const all = [...Deno.readDirSync(join(ROOT, "notebooks"))].filter((e) =>
+    e.name.endsWith(".ipynb")
+  );
+  if (failedNotebooks === 0 && notebooks.length === all.length) {
+    const tables = await Promise.all(
+      notebooks.map(async (n) =>
+        JSON.parse(await Deno.readTextFile(join(out, `${basename(n, ".ipynb")}.tables.json`)))
+      ),
+    );
+    const date = new Date().toISOString().slice(0, 10);
+    const context = { profile, commit, date, machine: machineOf(), seconds };
+    await Deno.writeTextFile(join(out, "RESULTS.md"), resultsMarkdown(tables, context));
+    console.error(`vaelab: wrote ${join(out, "RESULTS.md")}`);
+  }
   if (failed.length) console.error(`first failure: ${failed[0]}`);
   return failed.length ? 1 : 0;
 }

@@ -93,7 +93,12 @@ export class Table {
       "text/html": this.toHtml(),
       "text/markdown": this.toMarkdown(),
       "text/plain": this.toString(),
-      [TABLE_MIME]: { title: this.options.title ?? "", columns: this.columns, rows: this.rows },
+      [TABLE_MIME]: {
+        title: this.options.title ?? "",
+        columns: this.columns,
+        rows: this.rows,
+        digits: this.options.digits ?? 4,
+      },
     };
   }
 

@@ -19,6 +19,7 @@ Deno.test("table() shows rows as HTML, Markdown and aligned text, rounding numbe
     title: "errors",
     columns: ["model", "mse", "n"],
     rows: [{ model: "AE", mse: 0.0123456, n: 10 }, { model: "VAE<2>", mse: 2e-5, n: 3 }],
+    digits: 4,
   });
   assertEquals(t.toString().split("\n").slice(1), [
     " model      mse   n",
