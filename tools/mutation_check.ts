@@ -477,6 +477,12 @@ export const MUTATIONS: Mutation[] = [
     from: "beta2: this.beta2,",
     to: "beta2: Math.fround(this.beta2),",
   },
+  {
+    name: "shards: every shard trains every run",
+    file: "lib/train/shard.ts",
+    from: "return shard === undefined || shardOf(hash, shard.count) === shard.index;",
+    to: "return true;",
+  },
 ];
 
 async function run(args: string[], cwd: string): Promise<{ ok: boolean; output: string }> {

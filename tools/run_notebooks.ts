@@ -11,7 +11,14 @@
 import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findBlas, PLOTLY_MIME, RUN_INFO_MIME, TABLE_MIME } from "../lib/mod.ts";
+import {
+  findBlas,
+  parseShard,
+  PLOTLY_MIME,
+  RUN_INFO_MIME,
+  type Shard,
+  TABLE_MIME,
+} from "../lib/mod.ts";
 import { standaloneReport } from "./report_math.ts";
 import { commitOf, machineOf, resultsMarkdown } from "./results.ts";
 
@@ -28,6 +35,10 @@ OUT/NAME.tables.json (every table the notebook showed, with the profile and the 
   --kernel NAME      the Jupyter kernel to run them with (default deno, registered when missing)
   --no-install       install nothing that is missing (OpenBLAS, Jupyter, the kernel, npm
                      packages); without OpenBLAS the products run our wasm kernels
+  --shard I/N        train only the I-th of N shares of the runs the notebooks ask for (the
+                     same split on every machine) and wait for the others' runs in the run cache
+                     (VAELAB_RUNS, shared by the N processes); outputs go to OUT/shards/I-of-N/.
+                     \`deno task grid NOTEBOOK --shard I/N\` is this: one per Slurm array task
   --help             this text
 
 A notebook fails on a cell's error, on a cell that runs past the time limit, on a kernel that
@@ -478,6 +489,7 @@ async function main(): Promise<number> {
       "keep-going": { type: "boolean", default: false },
       kernel: { type: "string", default: "deno" },
       "no-install": { type: "boolean", default: false },
+      shard: { type: "string" },
       help: { type: "boolean", default: false },
     },
     allowPositionals: true,
@@ -485,6 +497,17 @@ async function main(): Promise<number> {
   if (values.help) {
     console.log(HELP);
     return 0;
+  }
+  let shard: Shard | undefined;
+  try {
+    shard = values.shard === undefined ? undefined : parseShard(values.shard);
+  } catch (error) {
+    console.error(`vaelab: --shard: ${(error as Error).message}`);
+    return 2;
+  }
+  if (Deno.env.get("VAELAB_GRID") === "1" && (!shard || positionals.length === 0)) {
+    console.error("usage: deno task grid NOTEBOOK... --shard I/N (see deno task reproduce --help)");
+    return 2;
   }
   const profile = Deno.env.get("VAELAB_PROFILE") || "full";
   if (profile !== "quick" && profile !== "full") {
@@ -508,7 +531,9 @@ async function main(): Promise<number> {
     return positionals.length ? 1 : 0;
   }
   await prepare(values.kernel!, !values["no-install"]);
-  const out = resolve(values.out!);
+  const out = shard
+    ? join(resolve(values.out!), "shards", `${shard.index}-of-${shard.count}`)
+    : resolve(values.out!);
   await Deno.mkdir(out, { recursive: true });
   // The kernel inherits this environment; NO_COLOR keeps ANSI codes out of saved tracebacks.
   const env = {
@@ -516,8 +541,10 @@ async function main(): Promise<number> {
     NO_COLOR: "1",
     // The driver shows the notebooks' progress displays live, in place when this is a terminal.
     VAELAB_PROGRESS_TTY: Deno.stderr.isTerminal() ? "1" : "0",
+    ...(shard ? { VAELAB_SHARD: `${shard.index}/${shard.count}` } : {}),
   };
-  console.error(`vaelab: executing ${notebooks.length} notebook(s), profile ${profile} -> ${out}`);
+  const share = shard ? `, shard ${shard.index}/${shard.count} of the runs` : "";
+  console.error(`vaelab: executing ${notebooks.length} notebook(s), profile ${profile}${share} -> ${out}`);
   const failed: string[] = [];
   let failedNotebooks = 0;
   const commit = await commitOf(ROOT); // before the run: what it ran
@@ -553,7 +580,7 @@ async function main(): Promise<number> {
   const all = [...Deno.readDirSync(join(ROOT, "notebooks"))].filter((e) =>
     e.name.endsWith(".ipynb")
   );
-  if (failedNotebooks === 0 && notebooks.length === all.length) {
+  if (failedNotebooks === 0 && notebooks.length === all.length && !shard) {
     const tables = await Promise.all(
       notebooks.map(async (n) =>
         JSON.parse(await Deno.readTextFile(join(out, `${basename(n, ".ipynb")}.tables.json`)))

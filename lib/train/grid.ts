@@ -12,7 +12,8 @@ import type { MnistData } from "../data/mod.ts";
 import type { TrainConfig } from "./config.ts";
 import type { TrainProgress } from "./records.ts";
 import { sortedConfig } from "./run_folder.ts";
-import { isCached, type Run, runOrLoad } from "./runs.ts";
+import { describeData, isCached, type Run, runHash, runOrLoad } from "./runs.ts";
+import { owns, type Shard, shardFromEnv } from "./shard.ts";
 
 /** One named configuration of a grid. */
 export interface GridEntry {
@@ -28,6 +29,8 @@ export interface GridOptions {
   dir?: string;
   /** Train every run even when cached (and replace it). */
   retrain?: boolean;
+  /** Train only this shard's share (default `VAELAB_SHARD`); wait for the others' runs. */
+  shard?: Shard;
   /**
    * Runs trained at once: `auto` (default) is the cores divided by the threads one run uses (two
    * on wasm), at least 1; on a 2-core machine, one run at a time.
@@ -90,8 +93,14 @@ export async function runGrid(
     if (!unique.has(key)) unique.set(key, entry);
   }
   const work = [...unique.values()];
+  // A run another shard trains is waited for (runOrLoad), not trained here.
+  const shard = options.shard ?? shardFromEnv();
+  const description = describeData(data);
   const todo = await Promise.all(
-    work.map(async (e) => options.retrain || !(await isCached(data, e.config, options))),
+    work.map(async (e) =>
+      (options.retrain || !(await isCached(data, e.config, options))) &&
+      owns(shard, await runHash(e.config, description))
+    ),
   );
   const tracker = new GridTracker(data.train.size, work.filter((_, i) => todo[i]));
   const runs = new Map<GridEntry, Run>();
@@ -109,10 +118,10 @@ export async function runGrid(
           `grid interrupted: ${label} ${error.message}; the runs already finished are cached`,
         );
       });
-      const run = await runOrLoad(data, entry.config, { ...options, retrain: false });
+      const run = await runOrLoad(data, entry.config, { ...options, shard, retrain: false });
       runs.set(entry, { ...run, cached: false });
     } else {
-      runs.set(entry, await runOrLoad(data, entry.config, { ...options, onProgress }));
+      runs.set(entry, await runOrLoad(data, entry.config, { ...options, shard, onProgress }));
     }
     tracker.finish(entry);
   };

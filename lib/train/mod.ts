@@ -17,6 +17,7 @@ export * from "./parallel.ts";
 export * from "./records.ts";
 export * from "./run_folder.ts";
 export * from "./runs.ts";
+export * from "./shard.ts";
 export * from "./shared_step.ts";
 export * from "./step.ts";
 export * from "./vaegan_step.ts";

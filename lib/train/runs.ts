@@ -15,6 +15,7 @@ import { digitCycle, type Model, sampleCodeGrid, withLabels } from "../model/mod
 import type { TrainConfig } from "./config.ts";
 import { train, type TrainOptions } from "./loop.ts";
 import type { EpochRecord } from "./records.ts";
+import { owns, type Shard, shardFromEnv, shardOf, waitFor } from "./shard.ts";
 import {
   type DataDescription,
   loadFolder,
@@ -32,6 +33,11 @@ export interface RunOptions extends Pick<TrainOptions, "onProgress" | "onEpoch" 
   retrain?: boolean;
   /** Told why a cached run cannot be used before it is trained again; default `console.warn`. */
   onNotice?: (message: string) => void;
+  /**
+   * Train only this shard's share of the runs (default `VAELAB_SHARD`, else all): another
+   * shard's run is waited for until it lands in the (shared) cache.
+   */
+  shard?: Shard;
 }
 
 /** A trained model with what produced it. */
@@ -157,6 +163,19 @@ export async function runOrLoad(
     } else if (cached) {
       return { ...cached, hash, folder, cached: true };
     }
+  }
+  const shard = options.shard ?? shardFromEnv();
+  if (!owns(shard, hash)) {
+    const owner = shardOf(hash, shard!.count);
+    const cached = await waitFor(
+      `run ${hash} in ${folder}: shard ${owner}/${shard!.count} trains it`,
+      async () => {
+        const found = await loadFolder(folder, config);
+        return typeof found === "object" && found !== null ? found : undefined;
+      },
+      { onNotice: options.onNotice },
+    );
+    return { ...cached, hash, folder, cached: true };
   }
   const snapshots: Float32Array[] = [];
   const result = await train(data, config, {
