@@ -11,9 +11,24 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { table } from "../lib/mod.ts";
-import type { NotebookTables } from "./run_notebooks.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The tables a notebook showed and what it ran on, as `out/<notebook>.tables.json` holds them. */
+export interface NotebookTables {
+  notebook: string;
+  profile: string;
+  /** The setup cell's `runInfo(...)`: the data's source and split sizes, the backend... */
+  run: Record<string, unknown> | null;
+  tables: {
+    cell: number;
+    title: string;
+    columns: string[];
+    rows: Record<string, string | number>[];
+    /** The digits the notebook showed (4 when the table is older than this field). */
+    digits?: number;
+  }[];
+}
 
 /** Where and from what a reproduction ran. */
 export interface RunContext {

@@ -20,7 +20,7 @@ import {
   TABLE_MIME,
 } from "../lib/mod.ts";
 import { standaloneReport } from "./report_math.ts";
-import { commitOf, machineOf, resultsMarkdown } from "./results.ts";
+import { commitOf, machineOf, type NotebookTables, resultsMarkdown } from "./results.ts";
 
 const HELP = `Usage: deno task reproduce [options] [NOTEBOOK_OR_DIR...]
 
@@ -108,22 +108,6 @@ function source(cell: Notebook["cells"][number]): string {
 export function countFigures(notebook: Notebook): number {
   return notebook.cells.flatMap((cell) => cell.outputs ?? [])
     .filter((output) => output.data && PLOTLY_MIME in output.data).length;
-}
-
-/** The tables a notebook showed and what it ran on, as `out/<notebook>.tables.json` holds them. */
-export interface NotebookTables {
-  notebook: string;
-  profile: string;
-  /** The setup cell's `runInfo(...)`: the data's source and split sizes, the backend... */
-  run: Record<string, unknown> | null;
-  tables: {
-    cell: number;
-    title: string;
-    columns: string[];
-    rows: Record<string, string | number>[];
-    /** The digits the notebook showed (4 when the table is older than this field). */
-    digits?: number;
-  }[];
 }
 
 /** Every table a notebook displayed (in order, with its cell), and its run information. */
@@ -544,7 +528,9 @@ async function main(): Promise<number> {
     ...(shard ? { VAELAB_SHARD: `${shard.index}/${shard.count}` } : {}),
   };
   const share = shard ? `, shard ${shard.index}/${shard.count} of the runs` : "";
-  console.error(`vaelab: executing ${notebooks.length} notebook(s), profile ${profile}${share} -> ${out}`);
+  console.error(
+    `vaelab: executing ${notebooks.length} notebook(s), profile ${profile}${share} -> ${out}`,
+  );
   const failed: string[] = [];
   let failedNotebooks = 0;
   const commit = await commitOf(ROOT); // before the run: what it ran

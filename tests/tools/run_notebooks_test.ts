@@ -38,12 +38,19 @@ Deno.test("notebookTables() collects every table in order, with the cell and the
   assertEquals(found.run?.source, "embedded");
   assertEquals([found.run?.trainSize, found.run?.testSize, found.run?.epochs], [20, 10, 3]);
   assertEquals(found.tables, [
-    { cell: 3, title: "first", columns: ["model", "loss"], rows: [{ model: "AE", loss: 1.5 }] },
+    {
+      cell: 3,
+      title: "first",
+      columns: ["model", "loss"],
+      rows: [{ model: "AE", loss: 1.5 }],
+      digits: 4,
+    },
     {
       cell: 4,
       title: "",
       columns: ["beta", "rate"],
       rows: [{ beta: 4, rate: 2 }, { beta: 8, rate: 1 }],
+      digits: 4,
     },
   ]);
   assertEquals(notebookFailures(notebook), []);
