@@ -174,6 +174,14 @@ async function main(): Promise<number> {
         }),
         detail,
       );
+      // Nothing of this machine and nothing from the network in the file itself.
+      const html = await Deno.readTextFile(join(out, `${name}.html`));
+      const leaks = [ROOT, "file://", "/usr/share/"].filter((s) => html.includes(s));
+      const linked = html.match(/<script[^>]*\bsrc="https?:[^"]*"/g) ?? [];
+      report(`${name}.html holds no local path and links no script`, [
+        ...leaks.map((s) => `contains "${s}"`),
+        ...linked.map((s) => `links ${s}`),
+      ]);
       // A copy in another folder, as a report sent to someone else.
       const copy = join(elsewhere, `${name}.html`);
       await Deno.copyFile(join(out, `${name}.html`), copy);
