@@ -47,7 +47,9 @@ export class Table {
 
   /** A Markdown table. */
   toMarkdown(): string {
-    const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+    // A | inside a cell (p(x|z)) would end it: escaped, as Markdown tables need.
+    const line = (cells: string[]) =>
+      `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;
     return [
       ...(this.options.title ? [`**${this.options.title}**`, ""] : []),
       line([...this.columns]),

@@ -44,18 +44,18 @@ Deno.test("resultsMarkdown() heads the tables with the profile, commit, machine 
 
 /**
  * The numbers of a Markdown text that are measurements: those with a decimal point, and integers
- * of three digits or more (thousands separators dropped). Small integers are mostly labels
- * (notebook 04, d = 20, 10 epochs).
+ * of four digits or more (thousands separators dropped). Smaller integers are mostly labels and
+ * settings (notebook 04, d = 20, 784-400-20, 10 epochs).
  */
 export function measuredNumbers(text: string): string[] {
   return [...text.matchAll(/(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.,])-?\d+(?:\.\d+)?/g)]
     .map((m) => m[0].replaceAll(",", ""))
-    .filter((n) => n.includes(".") || n.replace("-", "").length >= 3);
+    .filter((n) => n.includes(".") || n.replace("-", "").length >= 4);
 }
 
 Deno.test("measuredNumbers() keeps decimals and long integers, drops labels", () => {
   assertEquals(
-    measuredNumbers("notebook 04 at d = 20: 105.48 nats, 60,000 images, 10 epochs, 1e-3, v1.2"),
+    measuredNumbers("notebook 04, 784-400-20: 105.48 nats, 60,000 images, 10 epochs, 1e-3, v1.2"),
     ["105.48", "60000"],
   );
 });

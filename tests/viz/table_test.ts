@@ -36,3 +36,12 @@ Deno.test("table() names a row that lacks a column, and refuses no rows", () => 
   );
   assertThrows(() => table([]), RangeError, "at least one row");
 });
+
+Deno.test("toMarkdown() escapes a | inside a cell, so p(x|z) stays one column", () => {
+  const markdown = table([{ "-log p(x|z)": 1.5, model: "a|b" }]).toMarkdown();
+  assertEquals(markdown.split("\n"), [
+    "| -log p(x\\|z) | model |",
+    "| --- | --- |",
+    "| 1.5000 | a\\|b |",
+  ]);
+});
