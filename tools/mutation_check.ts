@@ -533,7 +533,16 @@ async function main(args: string[]): Promise<number> {
   const chosen = chooseMutations(args);
   const copy = await Deno.makeTempDir({ prefix: "vaelab-mutants-" });
   for (
-    const entry of ["lib", "tests", "tools", "notebooks", "deno.json", "deno.lock", "README.md"]
+    const entry of [
+      "lib",
+      "tests",
+      "tools",
+      "notebooks",
+      "results",
+      "deno.json",
+      "deno.lock",
+      "README.md",
+    ]
   ) {
     await new Deno.Command("cp", { args: ["-r", join(ROOT, entry), copy] }).output();
   }
