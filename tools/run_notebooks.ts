@@ -192,7 +192,10 @@ export async function prepare(kernel: string, install = true): Promise<void> {
     if (!install.success) {
       throw new Error("tools/install_jupyter.sh failed (its messages are above)");
     }
-  } else if (!(await run(JUPYTER, ["nbconvert", "--version"])).ok) {
+    // It registered the Deno kernel too, when missing or stale.
+    return await preparePlotly();
+  }
+  if (!(await run(JUPYTER, ["nbconvert", "--version"])).ok) {
     throw new Error(`JUPYTER=${JUPYTER}: "${JUPYTER} nbconvert" does not run`);
   }
   const specs = await run(JUPYTER, ["kernelspec", "list", "--json"]);

@@ -192,6 +192,26 @@ function numberFlag(name: string, value: string | undefined): number | undefined
   return parsed;
 }
 
+/** A numeric flag checked under its own name (`check("--name", value)`), or undefined when absent. */
+function checkedFlag(
+  flags: Flags,
+  name: keyof Flags,
+  check: (field: string, value: number) => number,
+): number | undefined {
+  const value = numberFlag(name, flags[name] as string | undefined);
+  return value === undefined ? undefined : check(`--${name}`, value);
+}
+
+/** A word flag, one of `allowed`, or `fallback` when absent. */
+function wordFlag<T extends string>(
+  flags: Flags,
+  name: keyof Flags,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  return oneOf(`--${name}`, (flags[name] ?? fallback) as T, allowed);
+}
+
 /** Two numbers "A,B" for `--name`. */
 function numberPair(name: string, value: string): [number, number] {
   const parts = value.split(",");
@@ -201,13 +221,10 @@ function numberPair(name: string, value: string): [number, number] {
 
 /** The config the flags ask for: the kind's defaults, changed by each flag given. */
 export function configFromFlags(flags: Flags): TrainConfig {
-  // A numeric flag checked under its own name, or undefined when absent.
-  const checked = (name: keyof Flags, check: (field: string, value: number) => number) => {
-    const value = numberFlag(name, flags[name] as string | undefined);
-    return value === undefined ? undefined : check(`--${name}`, value);
-  };
+  const checked = (name: keyof Flags, check: (field: string, value: number) => number) =>
+    checkedFlag(flags, name, check);
   const word = <T extends string>(name: keyof Flags, allowed: readonly T[], fallback: T): T =>
-    oneOf(`--${name}`, (flags[name] ?? fallback) as T, allowed);
+    wordFlag(flags, name, allowed, fallback);
   const kind = word<ModelKind>("model", MODEL_KINDS, "vae");
   for (const [name, kinds] of Object.entries(APPLIES) as [keyof Flags, ModelKind[]][]) {
     if (flags[name] !== undefined && !kinds.includes(kind)) {
@@ -231,13 +248,12 @@ export function configFromFlags(flags: Flags): TrainConfig {
   const realTargets = flags["real-targets"] === undefined
     ? undefined
     : numberPair("real-targets", flags["real-targets"]);
+  const estimator = word("estimator", ESTIMATORS, "pathwise");
   // Optional fields enter the config only when given, so a run without the flag keeps its
   // cache key (the default estimator and prior too).
   const optional = {
     clipNorm: checked("clip-norm", positiveNumber),
-    estimator: word("estimator", ESTIMATORS, "pathwise") === "pathwise"
-      ? undefined
-      : word("estimator", ESTIMATORS, "pathwise"),
+    estimator: estimator === "pathwise" ? undefined : estimator,
     prior: prior === "normal" ? undefined : prior,
     components,
     conditional: flags.conditional ? true : undefined,
@@ -312,11 +328,8 @@ async function main(args: string[]): Promise<void> {
   }
   // Every flag is checked, under its own name, before any work starts.
   const word = <T extends string>(name: keyof Flags, allowed: readonly T[], fallback: T): T =>
-    oneOf(`--${name}`, (flags[name] ?? fallback) as T, allowed);
-  const positive = (name: keyof Flags) => {
-    const value = numberFlag(name, flags[name] as string | undefined);
-    return value === undefined ? undefined : positiveInteger(`--${name}`, value);
-  };
+    wordFlag(flags, name, allowed, fallback);
+  const positive = (name: keyof Flags) => checkedFlag(flags, name, positiveInteger);
   if (flags.config !== undefined) {
     const extra = CONFIG_FLAGS.filter((name) => flags[name as keyof Flags] !== undefined);
     if (extra.length) {
