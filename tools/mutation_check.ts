@@ -483,6 +483,121 @@ export const MUTATIONS: Mutation[] = [
     from: "return shard === undefined || shardOf(hash, shard.count) === shard.index;",
     to: "return true;",
   },
+  // Issue 31: the areas where planted bugs survived, each against its telling test.
+  {
+    name: "vae-gan: the discriminator takes the reconstruction for real",
+    file: "lib/train/vaegan_step.ts",
+    from: "tf.mean(binaryCrossEntropy(fakes[0], 0)),",
+    to: "tf.mean(binaryCrossEntropy(fakes[0], 1)),",
+  },
+  {
+    name: "vae-gan: the discriminator sees the reconstruction twice",
+    file: "lib/train/vaegan_step.ts",
+    from: "criticLoss(realLogits, fakes[1], 1),",
+    to: "criticLoss(realLogits, fakes[0], 1),",
+  },
+  {
+    name: "vae-gan: the discriminator sees real pixels in [0, 1]",
+    file: "lib/train/vaegan_step.ts",
+    from: "const realLogits = critic(toCritic(x));",
+    to: "const realLogits = critic(x);",
+  },
+  {
+    name: "vae-gan: fakeScore of the reconstructions",
+    file: "lib/train/vaegan_step.ts",
+    from: "tf.mean(tf.sigmoid(fakes[1]))",
+    to: "tf.mean(tf.sigmoid(fakes[0]))",
+  },
+  {
+    name: "vq-vae test measure: the default commitment",
+    file: "lib/train/kinds.ts",
+    from: "return (test) => evaluateVq(model, test, config);",
+    to: "return (test) => evaluateVq(model, test);",
+  },
+  {
+    name: "vq-vae test measure: the mean over batches",
+    file: "lib/train/vqvae_step.ts",
+    from: "Array.from(sums, (s) => s / data.size)",
+    to: "Array.from(sums, (s) => s / (codes.length * 500))",
+  },
+  {
+    name: "vae test measure: the default beta",
+    file: "lib/train/kinds.ts",
+    from: "...evaluate(model, test, config)",
+    to: "...evaluate(model, test, { ...config, beta: 1 })",
+  },
+  {
+    name: "shards: the timeout read in milliseconds",
+    file: "lib/train/shard.ts",
+    from: "const deadline = clock.now() + timeout * 1000;",
+    to: "const deadline = clock.now() + timeout;",
+  },
+  {
+    name: "shards: the poll read in tenths of seconds",
+    file: "lib/train/shard.ts",
+    from: "await clock.sleep(poll * 1000);",
+    to: "await clock.sleep(poll * 100);",
+  },
+  {
+    name: "shards: a zero VAELAB_SHARD_POLL taken",
+    file: "lib/train/shard.ts",
+    from: "return value > 0 ? value : fallback;",
+    to: "return value >= 0 ? value : fallback;",
+  },
+  {
+    name: "softmax regression: Adam without bias correction",
+    file: "lib/measure/downstream.ts",
+    from: "const rate = learningRate * Math.sqrt(1 - 0.999 ** step) / (1 - 0.9 ** step);",
+    to: "const rate = learningRate;",
+  },
+  {
+    name: "softmax regression: the gradient summed over the rows",
+    file: "lib/measure/downstream.ts",
+    from: ".div(n).add(weights.mul(decay))",
+    to: ".add(weights.mul(decay))",
+  },
+  {
+    name: "softmax regression: the bias penalised",
+    file: "lib/measure/downstream.ts",
+    from: "tf.concat([tf.fill([dim, 1], l2), tf.zeros([1, 1])])",
+    to: "tf.fill([dim + 1, 1], l2)",
+  },
+  {
+    name: "softmax regression: standardised by the variance",
+    file: "lib/measure/downstream.ts",
+    from: "x.sub(center).square().mean(0).sqrt().add(1e-6)",
+    to: "x.sub(center).square().mean(0).add(1e-6)",
+  },
+  {
+    name: "gradient variance: Welford's update with the old mean",
+    file: "lib/studies/reparam/encoder.ts",
+    from: "this.#m2[i] += delta * (values[i] - this.#mean[i]);",
+    to: "this.#m2[i] += delta * delta;",
+  },
+  {
+    name: "gradient variance: divided by n",
+    file: "lib/studies/reparam/encoder.ts",
+    from: "variance += this.#m2[i] / (this.#n - 1);",
+    to: "variance += this.#m2[i] / this.#n;",
+  },
+  {
+    name: "gradient variance: the score function on other draws",
+    file: "lib/studies/reparam/encoder.ts",
+    from: ": scoreFunctionTerms(model, x, options).surrogate,",
+    to: ": scoreFunctionTerms(model, x, { ...options, seed: options.seed + 1 }).surrogate,",
+  },
+  {
+    name: "conditional: the reference digits by the samples' rows",
+    file: "lib/studies/conditional.ts",
+    from: "return frechetDistance(rowsOf(samples.features, mine), rowsOf(real.features, theirs));",
+    to: "return frechetDistance(rowsOf(samples.features, mine), rowsOf(real.features, mine));",
+  },
+  {
+    name: "conditional: the reference digits of the next class",
+    file: "lib/studies/conditional.ts",
+    from: "Array.from(test.labels).flatMap((d, i) => (d === digit ? [i] : []))",
+    to: "Array.from(test.labels).flatMap((d, i) => (d === (digit + 1) % 10 ? [i] : []))",
+  },
 ];
 
 async function run(args: string[], cwd: string): Promise<{ ok: boolean; output: string }> {

@@ -84,41 +84,38 @@ export interface SoftmaxOptions {
   l2?: number;
 }
 
+/** A fitted softmax regression: the standardisation and the weights, bias last. */
+export interface SoftmaxFit {
+  /** The training rows' mean and standard deviation (+ 1e-6) per feature, [dim] each. */
+  center: Float32Array;
+  scale: Float32Array;
+  /** [dim + 1, classes], row by row: a weight row per standardised feature, the bias row last. */
+  weights: Float32Array;
+  classes: number;
+}
+
 /**
- * The test accuracy of a softmax (multinomial logistic) regression fitted on `train`: features
- * standardised by the training rows' mean and standard deviation, weights and biases from 0, the
- * mean cross-entropy plus `l2` / 2 |W|^2 (biases free) minimised by full-batch Adam (β = 0.9,
- * 0.999) on its closed-form gradient. Deterministic: no draw.
+ * A softmax (multinomial logistic) regression fitted on `train`: features standardised by the
+ * training rows' mean and standard deviation, weights and biases from 0, the mean cross-entropy
+ * plus `l2` / 2 |W|^2 (biases free) minimised by full-batch Adam (β = 0.9, 0.999, ε = 1e-8, bias
+ * corrected) on its closed-form gradient. Deterministic: no draw.
  */
-export function softmaxAccuracy(
+export function fitSoftmax(
   train: Features,
-  test: Features,
   { classes = 10, steps = 300, learningRate = 0.01, l2 = 1e-3 }: SoftmaxOptions = {},
-): number {
+): SoftmaxFit {
   const n = checkFeatures("train", train);
-  const testRows = checkFeatures("test", test);
-  if (test.dim !== train.dim) {
-    throw new RangeError(`train has ${train.dim} features, test ${test.dim}`);
-  }
   positiveInteger("classes", classes);
   positiveInteger("steps", steps);
   positiveNumber("learningRate", learningRate);
-  for (const labels of [train.labels, test.labels]) {
-    for (let i = 0; i < labels.length; i++) {
-      if (!Number.isInteger(labels[i]) || labels[i] < 0 || labels[i] >= classes) {
-        throw new RangeError(`labels must be integers in [0, ${classes}); got ${labels[i]}`);
-      }
-    }
-  }
+  checkLabels(train.labels, classes);
   const { dim } = train;
   return tf.tidy(() => {
     const x = tf.tensor2d(train.features, [n, dim]);
     const center = x.mean(0);
     const scale = x.sub(center).square().mean(0).sqrt().add(1e-6);
-    const standard = (t: tf.Tensor2D): tf.Tensor2D => t.sub(center).div(scale);
     // The bias as a last weight row on a column of ones: [n, dim + 1] against [dim + 1, classes].
-    const withOne = (t: tf.Tensor2D) => tf.concat([standard(t), tf.ones([t.shape[0], 1])], 1);
-    const xs = withOne(x);
+    const xs = tf.concat([x.sub(center).div(scale), tf.ones([n, 1])], 1);
     const ys = tf.oneHot(tf.tensor1d(Array.from(train.labels), "int32"), classes);
     // The bias row is not penalised.
     const decay = tf.concat([tf.fill([dim, 1], l2), tf.zeros([1, 1])]);
@@ -139,12 +136,48 @@ export function softmaxAccuracy(
       tf.dispose([weights, m, v]);
       [weights, m, v] = next;
     }
-    const predicted = withOne(tf.tensor2d(test.features, [testRows, dim])).matMul(weights).argMax(1)
-      .dataSync();
-    let right = 0;
-    for (let i = 0; i < testRows; i++) if (predicted[i] === test.labels[i]) right++;
-    return right / testRows;
+    const read = (t: tf.Tensor) => t.dataSync() as Float32Array;
+    return { center: read(center), scale: read(scale), weights: read(weights), classes };
   });
+}
+
+/** Each row's most probable class under `fit` (float32, as the fit computed its scores). */
+export function softmaxPredict(fit: SoftmaxFit, data: Features): Int32Array {
+  const rows = checkFeatures("data", data);
+  const dim = fit.center.length;
+  if (data.dim !== dim) throw new RangeError(`the fit has ${dim} features, the data ${data.dim}`);
+  return tf.tidy(() => {
+    const x = tf.tensor2d(data.features, [rows, dim]);
+    const standard = x.sub(tf.tensor1d(fit.center)).div(tf.tensor1d(fit.scale));
+    const withOne = tf.concat([standard, tf.ones([rows, 1])], 1);
+    const weights = tf.tensor2d(fit.weights, [dim + 1, fit.classes]);
+    return withOne.matMul(weights).argMax(1).dataSync() as Int32Array;
+  });
+}
+
+/** The test accuracy of {@linkcode fitSoftmax} fitted on `train`. */
+export function softmaxAccuracy(
+  train: Features,
+  test: Features,
+  options: SoftmaxOptions = {},
+): number {
+  checkFeatures("test", test);
+  if (test.dim !== train.dim) {
+    throw new RangeError(`train has ${train.dim} features, test ${test.dim}`);
+  }
+  checkLabels(test.labels, options.classes ?? 10);
+  const predicted = softmaxPredict(fitSoftmax(train, options), test);
+  let right = 0;
+  for (let i = 0; i < predicted.length; i++) if (predicted[i] === test.labels[i]) right++;
+  return right / predicted.length;
+}
+
+function checkLabels(labels: ArrayLike<number>, classes: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    if (!Number.isInteger(labels[i]) || labels[i] < 0 || labels[i] >= classes) {
+      throw new RangeError(`labels must be integers in [0, ${classes}); got ${labels[i]}`);
+    }
+  }
 }
 
 /**

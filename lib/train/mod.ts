@@ -11,6 +11,7 @@ export * from "./evaluate.ts";
 export { type ExchangeBuffers, exchangeMode } from "./exchange.ts";
 export * from "./grid.ts";
 export * from "./interrupt.ts";
+export { singleThreadStep, testEvaluation } from "./kinds.ts";
 export * from "./loop.ts";
 export * from "./optimizer.ts";
 export * from "./parallel.ts";

@@ -52,7 +52,20 @@ export interface WaitOptions {
   timeout?: number;
   /** Told once what is awaited. */
   onNotice?: (message: string) => void;
+  /** The clock: `Date.now` and `setTimeout` unless a test gives its own. */
+  clock?: Clock;
 }
+
+/** Milliseconds now, and a wait of some milliseconds. */
+export interface Clock {
+  now(): number;
+  sleep(milliseconds: number): Promise<void>;
+}
+
+const SYSTEM_CLOCK: Clock = {
+  now: () => Date.now(),
+  sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
+};
 
 function envSeconds(name: string, fallback: number): number {
   try {
@@ -65,7 +78,8 @@ function envSeconds(name: string, fallback: number): number {
 
 /**
  * Wait until `look()` finds what another shard is to write (a run, in the shared cache), and
- * return it; throws after the timeout, naming what it waited for.
+ * return it: look, and while nothing is found, wait `poll` seconds and look again; throws when a
+ * look finds nothing after the timeout, naming what it waited for.
  */
 export async function waitFor<T>(
   what: string,
@@ -74,14 +88,15 @@ export async function waitFor<T>(
 ): Promise<T> {
   const poll = options.poll ?? envSeconds("VAELAB_SHARD_POLL", 5);
   const timeout = options.timeout ?? envSeconds("VAELAB_SHARD_WAIT", 86_400);
-  const deadline = Date.now() + timeout * 1000;
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const deadline = clock.now() + timeout * 1000;
   (options.onNotice ?? console.warn)(`vaelab: waiting for ${what}`);
   while (true) {
     const found = await look();
     if (found !== undefined) return found;
-    if (Date.now() > deadline) {
+    if (clock.now() > deadline) {
       throw new Error(`gave up after ${timeout} s waiting for ${what}: did that shard fail?`);
     }
-    await new Promise((resolve) => setTimeout(resolve, poll * 1000));
+    await clock.sleep(poll * 1000);
   }
 }

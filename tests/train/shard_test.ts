@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
-import { owns, parseShard, shardOf } from "../../lib/mod.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { owns, parseShard, shardOf, waitFor, type WaitOptions } from "../../lib/mod.ts";
 
 Deno.test("parseShard() reads I/N with 0 <= I < N and names a bad one", () => {
   assertEquals(parseShard("0/1"), { index: 0, count: 1 });
@@ -28,6 +28,78 @@ Deno.test("N shares cover every run exactly once, the same way on every call", (
     assert(sizes.every((n) => n > 0 && n < (2 * hashes.length) / count), `${count}: ${sizes}`);
   }
   assertEquals(owns(undefined, "ffffffff00000000"), true);
+});
+
+/**
+ * waitFor() on a fake clock: what it looked at and when, how long it asked to sleep. `found` is
+ * the clock's time (ms) from which look() finds the run.
+ */
+function waited(found: number, options: WaitOptions = {}) {
+  let now = 1_000_000;
+  const start = now;
+  const looks: number[] = [];
+  const sleeps: number[] = [];
+  const notices: string[] = [];
+  const clock = {
+    now: () => now,
+    sleep: (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+      return Promise.resolve();
+    },
+  };
+  const look = () => {
+    looks.push(now - start);
+    return Promise.resolve(now - start >= found ? "run" : undefined);
+  };
+  const result = waitFor("run abc", look, {
+    clock,
+    onNotice: (m) => notices.push(m),
+    ...options,
+  });
+  return { result, looks, sleeps, notices };
+}
+
+Deno.test("waitFor() looks every poll seconds until the run lands, and gives up after the timeout", async () => {
+  // The run lands at 12 s; polls of 5 s look at 0, 5, 10 and 15 s and return at the fourth look.
+  const found = waited(12_000, { poll: 5, timeout: 60 });
+  assertEquals(await found.result, "run");
+  assertEquals(found.looks, [0, 5_000, 10_000, 15_000]);
+  assertEquals(found.sleeps, [5_000, 5_000, 5_000]);
+  assertEquals(found.notices, ["vaelab: waiting for run abc"]);
+  // Found at once: no sleep.
+  const first = waited(0, { poll: 5, timeout: 60 });
+  assertEquals([await first.result, first.looks, first.sleeps], ["run", [0], []]);
+  // A timeout of 12 s with polls of 5 s: looks at 0, 5, 10 and 15 s (past the deadline), then
+  // gives up, naming what it waited for and the timeout in seconds.
+  const never = waited(Infinity, { poll: 5, timeout: 12 });
+  await assertRejects(() => never.result, Error, "gave up after 12 s waiting for run abc");
+  assertEquals(never.looks, [0, 5_000, 10_000, 15_000]);
+  // A run that lands just before the last look is still taken.
+  const late = waited(15_000, { poll: 5, timeout: 12 });
+  assertEquals(await late.result, "run");
+});
+
+Deno.test("waitFor() reads VAELAB_SHARD_POLL and VAELAB_SHARD_WAIT in seconds, ignoring bad values", async () => {
+  const saved = ["VAELAB_SHARD_POLL", "VAELAB_SHARD_WAIT"].map((k) => [k, Deno.env.get(k)]);
+  try {
+    Deno.env.set("VAELAB_SHARD_POLL", "2");
+    Deno.env.set("VAELAB_SHARD_WAIT", "3");
+    const fromEnv = waited(Infinity);
+    await assertRejects(() => fromEnv.result, Error, "gave up after 3 s");
+    assertEquals(fromEnv.looks, [0, 2_000, 4_000]);
+    // Zero, negative or not a number: the defaults (5 s, a day).
+    for (const bad of ["0", "-1", "soon"]) {
+      Deno.env.set("VAELAB_SHARD_POLL", bad);
+      Deno.env.set("VAELAB_SHARD_WAIT", bad);
+      const fallback = waited(86_400_000 + 5_000);
+      assertEquals(await fallback.result, "run");
+      assertEquals(fallback.sleeps[0], 5_000, bad);
+      assertEquals(fallback.looks.length, 86_400 / 5 + 2, bad);
+    }
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k!) : Deno.env.set(k!, v);
+  }
 });
 
 Deno.test("two shards on one cache folder train each run once and load the other's", async () => {
