@@ -169,7 +169,7 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     name: "one-kernel step: the sum, not the mean, of the rows",
-    file: "lib/base/mlp_vae_kernel.ts",
+    file: "lib/base/heap_plan.ts",
     from: "at(dLogits), 1 / rows, rows, d);",
     to: "at(dLogits), 1, rows, d);",
   },
@@ -597,6 +597,50 @@ export const MUTATIONS: Mutation[] = [
     file: "lib/studies/conditional.ts",
     from: "Array.from(test.labels).flatMap((d, i) => (d === digit ? [i] : []))",
     to: "Array.from(test.labels).flatMap((d, i) => (d === (digit + 1) % 10 ? [i] : []))",
+  },
+  {
+    name: "gan: fresh noise for the generator reuses the last critic draw",
+    file: "lib/train/adversarial.ts",
+    from: 'if (this.#config.generatorNoise === "fresh") z = draw(criticSteps);',
+    to: 'if (this.#config.generatorNoise === "fresh") z = draw(criticSteps - 1);',
+  },
+  // Issue 32: claims over seeds, seeded grids.
+  {
+    name: "claims: the mean's margin taken off instead of added",
+    file: "lib/studies/claims.ts",
+    from: "return claimBelow(`${claim} (${how})`, mean + margin, limit);",
+    to: "return claimBelow(`${claim} (${how})`, mean - margin, limit);",
+  },
+  {
+    name: "claims: every seed measures the best seed",
+    file: "lib/studies/claims.ts",
+    from:
+      'claimBelow(`${claim} (${seedsNote(values.length, "worst")})`, Math.max(...values), limit)',
+    to: 'claimBelow(`${claim} (${seedsNote(values.length, "worst")})`, Math.min(...values), limit)',
+  },
+  {
+    name: "seeds: every seed trains seed 0",
+    file: "lib/studies/seeds.ts",
+    from: "return { ...config, seed: config.seed + seed };",
+    to: "return { ...config, seed: config.seed };",
+  },
+  {
+    name: "spread: the standard deviation for the standard error",
+    file: "lib/base/stats.ts",
+    from: "return { mean: m, stdError: n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN };",
+    to: "return { mean: m, stdError: n > 1 ? Math.sqrt(ss / (n - 1)) : NaN };",
+  },
+  {
+    name: "fused gaussian pixels: 1/sigma for 1/sigma^2",
+    file: "lib/base/heap_plan.ts",
+    from: "? [1 / (scale * scale), d * (Math.log(scale) + 0.5 * Math.log(2 * Math.PI))]",
+    to: "? [1 / scale, d * (Math.log(scale) + 0.5 * Math.log(2 * Math.PI))]",
+  },
+  {
+    name: "fused laplace pixels: log b for log 2b",
+    file: "lib/base/heap_plan.ts",
+    from: ": [1 / scale, d * Math.log(2 * scale)];",
+    to: ": [1 / scale, d * Math.log(scale)];",
   },
 ];
 

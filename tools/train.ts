@@ -62,6 +62,8 @@ Objective:
                           reparameterization trick; score: REINFORCE with a baseline)
   --gan-loss L            ${GENERATOR_LOSSES.join("|")}: a GAN's generator loss
   --critic-steps N        a GAN's discriminator steps per generator step (default 1)
+  --generator-noise N     shared|fresh: the generator's step reuses the discriminator's draws z
+                          (default shared) or draws new ones (fresh, as 004_*'s algorithm)
   --label-smoothing S     a GAN's real target 1 - S (S below 0.5)
   --real-targets LO,HI    a GAN's real targets drawn in [LO, HI] (instead of smoothing)
   --feature-weight W      a VAE-GAN's weight of the reconstruction in the critic's features
@@ -112,6 +114,7 @@ const OPTIONS = {
   estimator: { type: "string" },
   "gan-loss": { type: "string" },
   "critic-steps": { type: "string" },
+  "generator-noise": { type: "string" },
   "label-smoothing": { type: "string" },
   "real-targets": { type: "string" },
   "feature-weight": { type: "string" },
@@ -150,6 +153,7 @@ const APPLIES: Partial<Record<keyof typeof OPTIONS, readonly ModelKind[]>> = {
   estimator: ["vae"],
   "gan-loss": ["gan"],
   "critic-steps": ["gan"],
+  "generator-noise": ["gan"],
   "label-smoothing": ["gan"],
   "real-targets": ["gan"],
   "feature-weight": ["vaegan"],
@@ -264,6 +268,9 @@ export function configFromFlags(flags: Flags): TrainConfig {
       ? undefined
       : word("gan-loss", GENERATOR_LOSSES, "non-saturating"),
     criticSteps: checked("critic-steps", positiveInteger),
+    generatorNoise: flags["generator-noise"] === undefined
+      ? undefined
+      : word("generator-noise", ["shared", "fresh"] as const, "shared"),
     labelSmoothing: checked("label-smoothing", nonNegativeNumber),
     realTargets,
     featureWeight: checked("feature-weight", nonNegativeNumber),

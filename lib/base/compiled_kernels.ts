@@ -37,6 +37,7 @@ export interface Compiled {
   latent_forward: (...args: number[]) => void;
   latent_backward: (...args: number[]) => void;
   bernoulli_fused: (...args: number[]) => void;
+  pixel_fused: (...args: number[]) => void;
   max_pool_grad: (...args: number[]) => void;
   batch_norm: (...args: number[]) => void;
   batch_norm_grad: (...args: number[]) => void;

@@ -14,7 +14,14 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import type { KernelArgs } from "./compiled_kernels.ts";
-import { expectShape, HeapPlan, lossTerms, sameConv, type VaeLossAttrs } from "./heap_plan.ts";
+import {
+  expectShape,
+  HeapPlan,
+  lossTerms,
+  pixelLoss,
+  sameConv,
+  type VaeLossAttrs,
+} from "./heap_plan.ts";
 
 type Info = tf.TensorInfo;
 
@@ -135,7 +142,7 @@ export function convVaeGradients(args: KernelArgs): Info[] {
     plan.mul(u, w.t2f, columns, [p1, 9, 32], { transB: true });
     plan.row2im(columns, logits, g1);
     plan.kernels.bias_act(at(logits), at(w.t2b), rows * 784, 1, 0, 0);
-    plan.kernels.bernoulli_fused(at(x), at(logits), at(ll), at(dLogits), 1 / rows, rows, 784);
+    pixelLoss(plan, { x, logits, ll, dLogits }, [rows, 784], args.attrs as unknown as VaeLossAttrs);
     lossTerms(plan, { ll, kl, coef, terms }, args.attrs as unknown as VaeLossAttrs);
 
     // Backward. Transposed conv 2: both gradients read the patches of dlogits.

@@ -139,12 +139,49 @@ export function expectShape(kernel: string, name: string, t: Info, shape: number
 
 /** The attributes of the whole-step gradient kernels. */
 export interface VaeLossAttrs {
+  /** The pixels' likelihood: 0 Bernoulli, 1 Gaussian, 2 Laplace (of `scale`). */
+  likelihood: 0 | 1 | 2;
+  /** The Gaussian's or the Laplace's scale (unused for Bernoulli pixels). */
+  scale: number;
   /** Weight of the KL term. */
   beta: number;
   /** Capacity C of capacity annealing at this step (used when gamma > 0). */
   capacity: number;
   /** Weight of |KL - C|; 0 trains the beta-ELBO. */
   gamma: number;
+}
+
+/**
+ * Each row's log-likelihood `ll` of `x` given the decoder's `logits` [rows, d], and `dLogits`, the
+ * gradient of the batch's mean negative log-likelihood: Bernoulli, Gaussian or Laplace pixels.
+ */
+export function pixelLoss(
+  plan: HeapPlan,
+  { x, logits, ll, dLogits }: { x: Info; logits: Info; ll: Info; dLogits: Info },
+  [rows, d]: [number, number],
+  { likelihood, scale }: Pick<VaeLossAttrs, "likelihood" | "scale">,
+): void {
+  const at = (t: Info) => plan.at(t);
+  if (likelihood === 0) {
+    plan.kernels.bernoulli_fused(at(x), at(logits), at(ll), at(dLogits), 1 / rows, rows, d);
+    return;
+  }
+  // The constant in float64, as gaussianLogLikelihood and laplaceLogLikelihood compute it.
+  const [inv, constant] = likelihood === 1
+    ? [1 / (scale * scale), d * (Math.log(scale) + 0.5 * Math.log(2 * Math.PI))]
+    : [1 / scale, d * Math.log(2 * scale)];
+  plan.kernels.pixel_fused(
+    at(x),
+    at(logits),
+    at(ll),
+    at(dLogits),
+    1 / rows,
+    rows,
+    d,
+    likelihood,
+    inv,
+    constant,
+  );
 }
 
 /**

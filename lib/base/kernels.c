@@ -679,6 +679,61 @@ __attribute__((export_name("bernoulli_fused"))) void bernoulli_fused(const float
   }
 }
 
+// A Gaussian (kind 1) or Laplace (kind 2) likelihood of x given the pixel means m = sigmoid(l)
+// and a scale sigma, with its gradient in one pass: ll[i] = -1/2 inv sum_j (x - m)^2 - constant
+// (inv = 1 / sigma^2, constant = N (log sigma + log(2 pi) / 2)) or -inv sum_j |x - m| - constant
+// (inv = 1 / sigma, constant = N log(2 sigma)), as `gaussianLogLikelihood` and
+// `laplaceLogLikelihood` sum them; and dl = scale d(-ll[i])/dl: inv (m - x) m (1 - m), or inv
+// sign(m - x) m (1 - m) (0 where m = x).
+__attribute__((export_name("pixel_fused"))) void pixel_fused(const float *x, const float *l,
+                                                           float *ll, float *dl, float scale,
+                                                           int M, int N, int kind, float inv,
+                                                           float constant) {
+  const v128_t s = wasm_f32x4_splat(scale), one = wasm_f32x4_splat(1.0f);
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  const v128_t w = wasm_f32x4_mul(s, wasm_f32x4_splat(inv));
+  for (int i = 0; i < M; i++, x += N, l += N, dl += N) {
+    v128_t sum = zero, other = zero;
+    float rest = 0.0f;
+    for (int j = 0; j < N; j += 4) {
+      const int count = N - j < 4 ? N - j : 4;
+      const v128_t xv = count == 4 ? wasm_v128_load(x + j) : load_part(x + j, count);
+      const v128_t lv = count == 4 ? wasm_v128_load(l + j) : load_part(l + j, count);
+      const v128_t e = exp_clamped(wasm_f32x4_neg(wasm_f32x4_abs(lv)));
+      const v128_t r = wasm_f32x4_div(one, wasm_f32x4_add(e, one));
+      const v128_t m = wasm_v128_bitselect(r, wasm_f32x4_mul(e, r), wasm_f32x4_ge(lv, zero));
+      const v128_t diff = wasm_f32x4_sub(m, xv);
+      const v128_t slope = wasm_f32x4_mul(m, wasm_f32x4_sub(one, m));
+      v128_t term, g;
+      if (kind == 1) {
+        term = wasm_f32x4_mul(diff, diff);
+        g = wasm_f32x4_mul(wasm_f32x4_mul(diff, slope), w);
+      } else {
+        term = wasm_f32x4_abs(diff);
+        const v128_t sign = wasm_v128_or(
+            wasm_v128_and(wasm_f32x4_gt(diff, zero), one),
+            wasm_v128_and(wasm_f32x4_lt(diff, zero), wasm_f32x4_splat(-1.0f)));
+        g = wasm_f32x4_mul(wasm_f32x4_mul(sign, slope), w);
+      }
+      if (count == 4) {
+        if (j & 4) {
+          other = wasm_f32x4_add(other, term);
+        } else {
+          sum = wasm_f32x4_add(sum, term);
+        }
+        wasm_v128_store(dl + j, g);
+      } else {
+        rest += wasm_f32x4_extract_lane(term, 0);
+        if (count > 1) rest += wasm_f32x4_extract_lane(term, 1);
+        if (count > 2) rest += wasm_f32x4_extract_lane(term, 2);
+        store_part(dl + j, g, count);
+      }
+    }
+    const float total = lanes_sum(wasm_f32x4_add(sum, other)) + rest;
+    ll[i] = (kind == 1 ? total * (-0.5f * inv) : total * -inv) - constant;
+  }
+}
+
 // ---- Max pooling's gradient ------------------------------------------------------------------
 
 // dx [N, H, W, C] = the gradient of max pooling x (NHWC) with FH x FW windows at strides (SH,

@@ -14,7 +14,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import type { KernelArgs } from "./compiled_kernels.ts";
-import { expectShape, HeapPlan, lossTerms, type VaeLossAttrs } from "./heap_plan.ts";
+import { expectShape, HeapPlan, lossTerms, pixelLoss, type VaeLossAttrs } from "./heap_plan.ts";
 
 type Info = tf.TensorInfo;
 
@@ -75,7 +75,7 @@ export function mlpVaeGradients(args: KernelArgs): Info[] {
     if (vae) plan.kernels.latent_forward(at(head), at(eps!), at(z), at(kl!), rows, l);
     plan.mul(z, w3, h2, [rows, h, l], { bias: b3, relu: true });
     plan.mul(h2, w4, logits, [rows, d, h], { bias: b4 });
-    plan.kernels.bernoulli_fused(at(x), at(logits), at(ll), at(dLogits), 1 / rows, rows, d);
+    pixelLoss(plan, { x, logits, ll, dLogits }, [rows, d], args.attrs as unknown as VaeLossAttrs);
     lossTerms(plan, { ll, kl, coef, terms }, args.attrs as unknown as VaeLossAttrs);
 
     // Backward, from the last layer to the first (dz2 and dz1 overwrite dh2 and dh1 in place).

@@ -39,6 +39,43 @@ export function meanWithError(values: ArrayLike<number>): MeanWithError {
   return { mean: m, stdError: n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN };
 }
 
+/**
+ * One measure over several training seeds: the values, seed by seed, and their mean, standard
+ * error (the n - 1 variance; 0 for one value) and range. Tables show it as `mean ± s.e.`.
+ */
+export interface Spread {
+  readonly values: readonly number[];
+  readonly mean: number;
+  readonly stdError: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * The {@linkcode Spread} of values measured once per seed.
+ * @example
+ * ```ts
+ * spread([71.8, 72.1, 71.9]); // { mean: 71.93, stdError: 0.088, min: 71.8, max: 72.1, ... }
+ * ```
+ */
+export function spread(values: readonly number[]): Spread {
+  if (values.length === 0) throw new RangeError("a spread needs at least one value; got none");
+  const { mean: m, stdError } = meanWithError(values);
+  return {
+    values: [...values],
+    mean: m,
+    stdError: values.length > 1 ? stdError : 0,
+    min: Math.min(...values),
+    max: Math.max(...values),
+  };
+}
+
+/** Whether a value is a {@linkcode Spread} (a table cell may be one). */
+export function isSpread(value: unknown): value is Spread {
+  return typeof value === "object" && value !== null && Array.isArray((value as Spread).values) &&
+    typeof (value as Spread).mean === "number";
+}
+
 /** log((1/n) sum_i exp(v_i)), shifted by the maximum so that nothing overflows. */
 export function logMeanExp(values: ArrayLike<number>): number {
   let max = -Infinity;

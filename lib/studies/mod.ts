@@ -11,5 +11,6 @@ export * from "./elbo/mod.ts";
 export * from "./generators.ts";
 export * from "./profile.ts";
 export * from "./reparam/mod.ts";
+export * from "./seeds.ts";
 export * from "./training_slider.ts";
 export * from "./vq.ts";

@@ -1,8 +1,7 @@
 /**
- * Steps with two players, each with its own Adam: the GAN's (discriminator, then generator, on
- * the same draws z) and the adversarial autoencoder's (reconstruction, then the critic on prior
- * draws against codes, then the encoder against the critic). Both plug into the loop through the
- * `Step` seam, like the VAE's.
+ * Steps with two players, each with its own Adam: the GAN's (discriminator, then generator) and
+ * the adversarial autoencoder's (reconstruction, the critic on prior draws against codes, then
+ * the encoder against the critic), both through the `Step` seam, like the VAE's.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -40,6 +39,7 @@ type AdversarialConfig = Pick<
   | "labelSmoothing"
   | "realTargets"
   | "criticSteps"
+  | "generatorNoise"
   | "seed"
   | "likelihood"
   | "scale"
@@ -101,8 +101,9 @@ export function generatedImages(logits: tf.Tensor2D): tf.Tensor2D {
 
 /**
  * One GAN step: `criticSteps` Adam steps of the discriminator on the batch's real images (target
- * 1, or 1 - labelSmoothing, or drawn in realTargets) and on G(z) (target 0), each with fresh draws z, then the generator's
- * Adam step on the last z against the updated discriminator, with the configured generator loss.
+ * 1, or 1 - labelSmoothing, or drawn in realTargets) and on G(z) (target 0), each with fresh
+ * draws z, then the generator's Adam step against the updated discriminator, with the configured
+ * generator loss, on the last z (`generatorNoise` "shared", the default) or on new draws ("fresh").
  * Terms ({@linkcode GAN_TERMS}): `loss` is the discriminator's loss after its last step (also
  * `discriminator`), `generator` the generator's, `realScore` and `fakeScore` the mean D(x) and
  * D(G(z)) before the updates, `generatorGradNorm` the norm of the generator's gradient.
@@ -133,8 +134,7 @@ export class GanStep implements Step<GanTerm> {
   }
 
   #run(batch: Dataset, position: StepPosition): tf.Tensor1D {
-    // A conditional GAN's generated images get the real batch's labels.
-    const model = withLabels(this.#model, batch.labels);
+    const model = withLabels(this.#model, batch.labels); // a cGAN's fakes get the batch's labels
     const critic = model.critic!;
     const real = tf.sub(tf.mul(imagesOf(batch), 2), 1) as tf.Tensor2D; // in [-1, 1]
     const seed = stepSeed(this.#config.seed, { ...position, purpose: SEED_PURPOSE.sampling });
@@ -157,6 +157,7 @@ export class GanStep implements Step<GanTerm> {
       }, this.#critic);
       applied(this.#criticAdam, this.#critic, d.grads);
     }
+    if (this.#config.generatorNoise === "fresh") z = draw(criticSteps);
     const g = checkedGrads(
       () =>
         tf.mean(
@@ -250,7 +251,6 @@ export class AaeStep implements Step<AaeTerm> {
   }
 
   #run(batch: Dataset, position: StepPosition): tf.Tensor1D {
-    // A conditional GAN's generated images get the real batch's labels.
     const model = withLabels(this.#model, batch.labels);
     const critic = model.critic!;
     const x = imagesOf(batch);

@@ -78,6 +78,12 @@ export interface TrainConfig extends ModelConfig {
    */
   criticSteps?: number;
   /**
+   * Which noise a GAN's generator step uses: `shared` (absent) reuses the last discriminator
+   * step's draws z, as Goodfellow et al.'s algorithm 1 may be read and as many implementations
+   * do; `fresh` draws new z for it, as `004_*`'s algorithm writes.
+   */
+  generatorNoise?: "shared" | "fresh";
+  /**
    * The classifier's learning rate is multiplied by this after every epoch (a step decay).
    * Absent means 1 (constant).
    */
@@ -245,6 +251,12 @@ export function validateTrainConfig(config: TrainConfig): void {
     }
   }
   if (config.criticSteps !== undefined) positiveInteger("criticSteps", config.criticSteps);
+  if (config.generatorNoise !== undefined) {
+    oneOf("generatorNoise", config.generatorNoise, ["shared", "fresh"]);
+    if (config.kind !== "gan") {
+      throw new RangeError(`generatorNoise applies to kind "gan" only; got "${config.kind}"`);
+    }
+  }
   if (config.learningRateDecay !== undefined) {
     positiveNumber("learningRateDecay", config.learningRateDecay);
     if (config.kind !== "classifier") {

@@ -195,19 +195,22 @@ export function shardGradients(model: Model, options: ShardGradientOptions): Sha
 
 /**
  * The kernel that computes this model's gradients in one call on this backend, if any: the
- * MLP or the conv AE or VAE with Bernoulli pixels and the N(0, I) prior, on wasm
+ * MLP or the conv AE or VAE with Bernoulli, Gaussian or Laplace pixels and the N(0, I) prior, on
+ * wasm
  * ({@linkcode MLP_VAE_GRADIENTS_KERNEL}, {@linkcode CONV_VAE_GRADIENTS_KERNEL}). Other models,
  * and other backends, take TensorFlow.js's autodiff.
  */
 export function fusedGradients(model: Model, config: StepConfig): string | undefined {
   const { kind, arch, prior } = model.config;
   const covered = (kind === "vae" || kind === "ae") && (prior ?? "normal") === "normal" &&
-    !model.config.conditional &&
-    (config.likelihood ?? "bernoulli") === "bernoulli" && config.estimator !== "score";
+    !model.config.conditional && config.estimator !== "score";
   const kernel = arch === "mlp" ? MLP_VAE_GRADIENTS_KERNEL : CONV_VAE_GRADIENTS_KERNEL;
   const variables = arch === "mlp" ? 8 : CONV_VAE_VARIABLES.length;
   return covered && model.variables.length === variables && hasKernel(kernel) ? kernel : undefined;
 }
+
+/** The fused kernels' code of each pixel likelihood. */
+const PIXEL_LIKELIHOODS = { bernoulli: 0, gaussian: 1, laplace: 2 } as const;
 
 /** {@linkcode shardGradients} through a fused kernel: the same noise, the same terms. */
 function fusedShardGradients(
@@ -232,6 +235,8 @@ function fusedShardGradients(
     : CONV_VAE_VARIABLES;
   model.variables.forEach((v, i) => inputs[names[i]] = v);
   const attrs: VaeLossAttrs = {
+    likelihood: PIXEL_LIKELIHOODS[config.likelihood ?? "bernoulli"],
+    scale: config.scale,
     beta: config.beta,
     capacity: config.capacity ? capacityAt(config, position) : 0,
     gamma: config.capacity?.gamma ?? 0,

@@ -3,10 +3,14 @@
  * and print legibly elsewhere.
  * @module
  */
+import { isSpread, type Spread } from "../base/mod.ts";
 import { escapeHtml } from "./html.ts";
 
-/** A cell: numbers are rounded for display; strings are shown as they are. */
-export type Cell = string | number;
+/**
+ * A cell: numbers are rounded for display; strings are shown as they are; a measure over several
+ * seeds ({@linkcode Spread}) as `mean ± standard error` (its one value when there is one seed).
+ */
+export type Cell = string | number | Spread;
 
 /** Options of {@linkcode table}. */
 export interface TableOptions {
@@ -40,6 +44,16 @@ export class Table {
   /** A cell as text. */
   format(cell: Cell): string {
     if (typeof cell === "string") return cell;
+    if (isSpread(cell)) {
+      if (cell.values.length === 1) return this.format(cell.values[0]);
+      const mean = this.format(cell.mean);
+      // The error with the mean's decimals (an integer mean shows a whole error).
+      const decimals = mean.includes("e") ? 2 : (mean.split(".")[1] ?? "").length;
+      const error = cell.stdError === 0 || Math.abs(cell.stdError) >= 10 ** -decimals
+        ? cell.stdError.toFixed(decimals)
+        : cell.stdError.toExponential(1);
+      return `${mean} ± ${error}`;
+    }
     if (Number.isInteger(cell)) return String(cell);
     const digits = this.options.digits ?? 4;
     return Math.abs(cell) >= 1e-3 || cell === 0 ? cell.toFixed(digits) : cell.toExponential(2);

@@ -184,6 +184,18 @@ const ROWS: Row[] = [
     "labelSmoothing must be below 0.5; got 0.6",
   ],
   [
+    "generatorNoise new",
+    trainWith({ kind: "gan", generatorNoise: "new" as "fresh" }),
+    RangeError,
+    'generatorNoise must be one of "shared", "fresh"; got "new"',
+  ],
+  [
+    "generatorNoise on a VAE",
+    trainWith({ generatorNoise: "fresh" }),
+    RangeError,
+    'generatorNoise applies to kind "gan" only; got "vae"',
+  ],
+  [
     "conditional conv VAE",
     trainWith({ conditional: true, arch: "conv" }),
     RangeError,
@@ -557,6 +569,10 @@ const CLI_ROWS: [string[], string][] = [
   [
     ["--model", "gan", "--label-smoothing", "0.6"],
     "train: labelSmoothing must be below 0.5; got 0.6",
+  ],
+  [
+    ["--generator-noise", "fresh"],
+    "train: --generator-noise applies to --model gan; got --model vae",
   ],
   [["--prior", "flow"], 'train: --prior must be one of "normal", "mixture"; got "flow"'],
   [["--components", "3"], "train: --components needs --prior mixture"],

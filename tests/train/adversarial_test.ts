@@ -94,7 +94,7 @@ Deno.test("an AAE's codes are nearer its prior than a plain AE's (synthetic digi
   disposeModel(ae.model);
 });
 
-Deno.test("GanStep with criticSteps = 3: three critic steps on fresh draws, the generator on the last", async () => {
+Deno.test("GanStep with criticSteps = 3: three critic steps on fresh draws, the generator on the last or on its own", async () => {
   const config = { ...GAN_DEFAULTS, latentSize: 4, hiddenSize: 16, criticSteps: 3, seed: 7 };
   const batch = syntheticMnist(24, 8).train;
   const position = { epoch: 2, step: 5 };
@@ -135,6 +135,39 @@ Deno.test("GanStep with criticSteps = 3: three critic steps on fresh draws, the 
   }
   // One critic step leaves other weights: the setting is read.
   const once = await stepped({ ...config, criticSteps: 1 });
+  // Fresh noise for the generator: the same critic steps, then G on a fourth draw z_3.
+  const fresh = await stepped({ ...config, generatorNoise: "fresh" });
+  const freshModel = buildModel(config);
+  const [freshG, freshD] = [
+    partVariables(freshModel, "generator"),
+    partVariables(freshModel, "critic"),
+  ];
+  const [freshGAdam, freshDAdam] = [new Adam(settings), new Adam(settings)];
+  tf.tidy(() => {
+    const real = tf.sub(tf.mul(imagesOf(batch), 2), 1) as tf.Tensor2D;
+    const fake = (z: tf.Tensor2D) => freshModel.critic!(generatedImages(freshModel.decode(z)));
+    for (let k = 0; k < 3; k++) {
+      const z = k === 0
+        ? freshModel.prior.sample(batch.size, 4, seed)
+        : freshModel.prior.sample(batch.size, 4, mixSeeds(seed, k));
+      freshDAdam.apply(
+        freshD,
+        tf.variableGrads(() => criticLoss(freshModel.critic!(real), fake(z), 1), freshD).grads,
+      );
+    }
+    const z3 = freshModel.prior.sample(batch.size, 4, mixSeeds(seed, 3));
+    const loss = () => tf.mean(generatorLoss(fake(z3), "non-saturating")) as tf.Scalar;
+    freshGAdam.apply(freshG, tf.variableGrads(loss, freshG).grads);
+  });
+  for (const [i, w] of getWeights(freshModel).entries()) {
+    const gap = w.reduce((m, v, j) => Math.max(m, Math.abs(v - fresh[i][j])), 0);
+    assert(gap < 1e-6, `fresh noise: variable ${i} differs from the written-out step by ${gap}`);
+  }
+  // The critic's weights are the shared step's; the generator's are not.
+  assert(fresh.some((w, i) => w.some((v, j) => v !== ours[i][j])), "fresh noise changed nothing");
+  freshGAdam.dispose();
+  freshDAdam.dispose();
+  disposeModel(freshModel);
   assert(once.some((w, i) => w.some((v, j) => v !== ours[i][j])));
   generatorAdam.dispose();
   criticAdam.dispose();

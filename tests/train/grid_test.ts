@@ -76,7 +76,7 @@ Deno.test("runGrid() with two runs at once trains in workers and gets the same w
   }
 });
 
-Deno.test("runGrid() names repeated names and bad concurrency; auto leaves a core per thread", async () => {
+Deno.test("runGrid() names repeated names and bad concurrency; auto trains a run per core on one thread each, a single run on two", async () => {
   await assertRejects(
     () => runGrid(data, [entries[0], { ...entries[1], name: "VAE d=2" }]),
     RangeError,
@@ -84,11 +84,21 @@ Deno.test("runGrid() names repeated names and bad concurrency; auto leaves a cor
   );
   await assertRejects(() => runGrid(data, entries, { concurrency: 0 }), RangeError, "concurrency");
   assertEquals(
-    [gridConcurrency(2, "wasm"), gridConcurrency(8, "wasm"), gridConcurrency(3, "cpu")],
     [
-      1,
-      4,
-      3,
+      gridConcurrency(5, 2, "wasm"),
+      gridConcurrency(3, 8, "wasm"),
+      gridConcurrency(1, 2, "wasm"),
+      gridConcurrency(0, 2, "wasm"),
+      gridConcurrency(4, 3, "cpu"),
+      gridConcurrency(4, 1, "wasm"),
     ],
+    [
+      { concurrency: 2, workers: 1 },
+      { concurrency: 3, workers: 1 },
+      { concurrency: 1 },
+      { concurrency: 1 },
+      { concurrency: 3 },
+      { concurrency: 1, workers: undefined },
+    ].map((c) => c.workers === undefined ? { concurrency: c.concurrency } : c),
   );
 });

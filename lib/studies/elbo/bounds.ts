@@ -63,7 +63,7 @@ export function linearGaussianBounds(config: LinearBoundsConfig): LinearBounds {
  * @param within how close L_K must come to log p(x), nats
  * @example
  * ```ts
- * verify(linearBoundsClaims(bounds, 0.05), "L_k on the linear-Gaussian model");
+ * verify({ "bounds": linearBoundsClaims(bounds, 0.05) }, "L_k on the linear-Gaussian model");
  * ```
  */
 export function linearBoundsClaims(

@@ -82,7 +82,7 @@ export function gapClosing(config: GapClosingConfig): GapClosingRun[] {
  * @param tolerance how close to its floor each gap must end, nats
  * @example
  * ```ts
- * verify(gapClosingClaims(runs, 1e-4), "Gradient ascent");
+ * verify({ "gap-closes": gapClosingClaims(runs, 1e-4) }, "Gradient ascent");
  * ```
  */
 export function gapClosingClaims(runs: readonly GapClosingRun[], tolerance = 1e-4): Claim[] {
@@ -236,7 +236,7 @@ export function derivationLines(config: DerivationConfig): DerivationLine[] {
  * @param within standard errors allowed
  * @example
  * ```ts
- * verify(derivationClaims(lines, 4), "The derivation, line by line");
+ * verify({ "derivation": derivationClaims(lines, 4) }, "The derivation, line by line");
  * ```
  */
 export function derivationClaims(lines: readonly DerivationLine[], within = 4): Claim[] {

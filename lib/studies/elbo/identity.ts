@@ -146,7 +146,7 @@ export function identityCheck(config: IdentityConfig = IDENTITY_DEFAULTS): Ident
  * @param tolerance the float32 error allowed near the posterior, nats
  * @example
  * ```ts
- * verify(identityClaims(identityCheck(), 1e-3), "The identity");
+ * verify({ "identity": identityClaims(identityCheck(), 1e-3) }, "The identity");
  * ```
  */
 export function identityClaims(draws: readonly IdentityDraw[], tolerance = 1e-3): Claim[] {

@@ -125,3 +125,115 @@ export function encoderGradientVariance(
     };
   });
 }
+
+/** One layer's gradient of each term of a VAE's loss, {@linkcode termGradients}. */
+export interface TermGradient {
+  /** The layer, e.g. `decoder.hidden` (its kernel and bias). */
+  layer: string;
+  parameters: number;
+  /**
+   * The gradient's norm (square root of the sum of squares over the layer's parameters) of the
+   * batch's mean KL(q(z | x) || p(z)): exactly 0 where TensorFlow.js finds no path from the KL
+   * to the layer's variables.
+   */
+  kl: number;
+  /** Whether any of the layer's variables is connected to the KL at all. */
+  klConnected: boolean;
+  /** The same norm for the batch's mean reconstruction term -log p(x | z), at one draw of z. */
+  reconstruction: number;
+}
+
+/**
+ * Per layer of a VAE (encoder and decoder), the norm of the gradient of each term of its loss
+ * over `images`, with z = mean + sigma eps drawn from `seed`: which parameters each term depends
+ * on. The KL, the regulariser on q(z | x), reaches the encoder's only.
+ */
+export function termGradients(
+  model: Model,
+  images: Dataset,
+  { seed }: { seed: number },
+): TermGradient[] {
+  if (model.config.kind !== "vae") {
+    throw new RangeError(`the terms' gradients are a VAE's; got kind "${model.config.kind}"`);
+  }
+  const layerOf = (i: number) => model.names[i].split(".").slice(0, 2).join(".");
+  const layers = [...new Set(model.variables.map((_, i) => layerOf(i)))];
+  const x = toTensor(images);
+  try {
+    const norms = (["kl", "reconstruction"] as const).map((term) => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(elboTerms(model, x, { seed })[term]) as tf.Scalar,
+        model.variables,
+      );
+      const squares = new Map(layers.map((layer) => [layer, 0]));
+      const connected = new Set<string>();
+      model.variables.forEach((v, i) => {
+        const grad = grads[v.name]; // absent: no path from the term to v, a gradient of 0
+        if (!grad) return;
+        connected.add(layerOf(i));
+        const values = grad.dataSync();
+        let sum = 0;
+        for (let k = 0; k < values.length; k++) sum += values[k] * values[k];
+        squares.set(layerOf(i), squares.get(layerOf(i))! + sum);
+      });
+      tf.dispose([value, grads] as tf.TensorContainer);
+      return { squares, connected };
+    });
+    const [kl, reconstruction] = norms;
+    return layers.map((layer) => ({
+      layer,
+      parameters: model.variables.filter((_, i) => layerOf(i) === layer).reduce(
+        (n, v) => n + v.size,
+        0,
+      ),
+      kl: Math.sqrt(kl.squares.get(layer)!),
+      klConnected: kl.connected.has(layer),
+      reconstruction: Math.sqrt(reconstruction.squares.get(layer)!),
+    }));
+  } finally {
+    x.dispose();
+  }
+}
+
+/** The KL to N(0, I) read two ways, per image and per (image, latent unit) term. */
+export interface KlReadings {
+  /** Per image, 0.5 sum_j (sigma_j^2 + mean_j^2 - 1 - log sigma_j^2): the KL. */
+  kl: Float64Array;
+  /** Per image, 0.5 sum_j (sigma_j^2 + mean_j^2 + 1 + log sigma_j^2): two minus signs lost. */
+  plusSigns: Float64Array;
+  /** Per image and unit, row-major [images, units]: each unit's KL, never negative. */
+  klTerms: Float64Array;
+  /** The same terms read with plus signs. */
+  plusSignTerms: Float64Array;
+}
+
+/**
+ * The KL of q(z | x) = N(mean, diag sigma^2) to N(0, I) over `images` as it is,
+ * 0.5 sum_j (sigma_j^2 + mean_j^2 - 1 - log sigma_j^2), and as it reads with its two minus signs
+ * lost, 0.5 sum_j (sigma_j^2 + mean_j^2 + 1 + log sigma_j^2): the second is no KL (a term of it
+ * is negative wherever log sigma_j^2 < -(1 + sigma_j^2 + mean_j^2)).
+ */
+export function klReadings(model: Model, images: Dataset): KlReadings {
+  const x = toTensor(images);
+  const { mean, logVar } = model.encode(x);
+  x.dispose();
+  if (!logVar) {
+    mean.dispose();
+    throw new RangeError("the KL needs a VAE's q(z | x)");
+  }
+  const [rows, columns] = mean.shape;
+  const [m, lv] = [mean.dataSync(), logVar.dataSync()];
+  tf.dispose([mean, logVar]);
+  const klTerms = new Float64Array(rows * columns);
+  const plusSignTerms = new Float64Array(rows * columns);
+  const kl = new Float64Array(rows);
+  const plusSigns = new Float64Array(rows);
+  for (let j = 0; j < rows * columns; j++) {
+    const squares = Math.exp(lv[j]) + m[j] * m[j];
+    klTerms[j] = 0.5 * (squares - 1 - lv[j]);
+    plusSignTerms[j] = 0.5 * (squares + 1 + lv[j]);
+    kl[Math.floor(j / columns)] += klTerms[j];
+    plusSigns[Math.floor(j / columns)] += plusSignTerms[j];
+  }
+  return { kl, plusSigns, klTerms, plusSignTerms };
+}

@@ -35,6 +35,51 @@ export function toyClosedForm({ mean, std, target }: ToyProblem): {
   return { value: (mean - target) ** 2 + std ** 2, dMean: 2 * (mean - target), dStd: 2 * std };
 }
 
+/**
+ * The pathwise estimator's variance per draw, summed over (mean, std): Var 2 (z - a) + Var 2 (z -
+ * a) eps = 4 std^2 + 4 (mean - a)^2 + 8 std^2 (with z - a = (mean - a) + std eps, E eps^3 = 0 and
+ * Var eps^2 = 2).
+ */
+export function pathwiseVariancePerDraw({ mean, std, target }: ToyProblem): number {
+  return 4 * std ** 2 + 4 * (mean - target) ** 2 + 8 * std ** 2;
+}
+
+/** E[p(eps)] for eps ~ N(0, 1) and a polynomial p given by its coefficients, lowest first. */
+function normalExpectation(coefficients: readonly number[]): number {
+  // E eps^k = (k - 1)!! for even k, 0 for odd k.
+  let moment = 1;
+  let sum = 0;
+  coefficients.forEach((c, k) => {
+    if (k % 2 === 0) {
+      if (k > 0) moment *= k - 1;
+      sum += c * moment;
+    }
+  });
+  return sum;
+}
+
+/** The product of two polynomials (coefficients, lowest first). */
+function times(a: readonly number[], b: readonly number[]): number[] {
+  const out = new Array(a.length + b.length - 1).fill(0);
+  a.forEach((x, i) => b.forEach((y, j) => out[i + j] += x * y));
+  return out;
+}
+
+/**
+ * The score-function estimator's variance per draw (no baseline), summed over (mean, std):
+ * E[f^2 eps^2] / std^2 + E[f^2 (eps^2 - 1)^2] / std^2 minus the squared gradient, with f =
+ * ((mean - a) + std eps)^2 a polynomial in eps whose Gaussian moments are exact.
+ */
+export function scoreVariancePerDraw(problem: ToyProblem): number {
+  const { mean, std, target } = problem;
+  const d = mean - target;
+  const fSquared = times([d * d, 2 * d * std, std * std], [d * d, 2 * d * std, std * std]);
+  const { dMean, dStd } = toyClosedForm(problem);
+  const alongMean = normalExpectation(times(fSquared, [0, 0, 1])) / std ** 2; // f^2 eps^2
+  const alongStd = normalExpectation(times(fSquared, [1, 0, -2, 0, 1])) / std ** 2; // (eps^2 - 1)^2
+  return alongMean + alongStd - dMean ** 2 - dStd ** 2;
+}
+
 /** What a gradient with respect to a draw's parameters is, taken both ways (float32). */
 export interface BlockedGradient {
   /** z = tf.randomNormal(shape, mean, std): the mean and std enter as numbers. */
@@ -170,4 +215,34 @@ export function toyEstimators(problem: ToyProblem, options: ToyEstimatorOptions)
     }
   }
   return rows;
+}
+
+/** At one number of draws per estimate, the ratios of the estimators' variances per draw. */
+export interface ToyRatio {
+  samples: number;
+  /** The score function's variance per draw over the pathwise one's. */
+  scoreOverPathwise: number;
+  /** The score function with a baseline over the pathwise estimator. */
+  baselineOverPathwise: number;
+  /** The score function without a baseline over with: how much the baseline removes. */
+  scoreOverBaseline: number;
+}
+
+/** Per number of draws, in increasing order, the ratios of the three variances per draw. */
+export function toyRatios(rows: readonly ToyEstimate[]): ToyRatio[] {
+  const counts = [...new Set(rows.map((r) => r.samples))].sort((a, b) => a - b);
+  return counts.map((samples) => {
+    const of = (name: EstimatorName) => {
+      const row = rows.find((r) => r.samples === samples && r.estimator === name);
+      if (!row) throw new RangeError(`no "${name}" estimate with ${samples} draws`);
+      return row.variancePerSample;
+    };
+    const [pathwise, score, baseline] = ESTIMATOR_NAMES.map(of);
+    return {
+      samples,
+      scoreOverPathwise: score / pathwise,
+      baselineOverPathwise: baseline / pathwise,
+      scoreOverBaseline: score / baseline,
+    };
+  });
 }

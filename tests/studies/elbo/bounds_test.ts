@@ -26,7 +26,7 @@ Deno.test("linearGaussianBounds(): L_1 is each proposal's ELBO and L_k rises to 
     assert(Math.abs(first.mean - (bounds.logPx - curve.kl)) < 4 * first.stdError);
     assertEquals(curve.points.map((p) => p.k), [1, 10, 1000]);
   }
-  verify(linearBoundsClaims(bounds, 0.05));
+  verify({ bounds: linearBoundsClaims(bounds, 0.05) });
   assertEquals(linearBoundsFigure(bounds).data.length, 3);
   assertEquals(linearBoundsTable(bounds).rows.length, 3);
   assertThrows(

@@ -26,7 +26,7 @@ Deno.test("gapClosing() stops at the best diagonal KL, and at 0 for a diagonal p
   assertEquals(runs.length, 2);
   assert(runs[0].floor > 1e-3 && Math.abs(runs[1].floor) < 1e-9);
   assertEquals(runs[0].gap.length, 301);
-  verify(gapClosingClaims(runs, 1e-4));
+  verify({ gap: gapClosingClaims(runs, 1e-4) });
   assertEquals(gapClosingFigure(runs).data.length, 3); // two gaps, one non-zero floor
 });
 
@@ -54,7 +54,7 @@ Deno.test("derivationLines() agree with their closed forms, which satisfy the id
   assertAlmostEquals(reconstruction.exact - kl.exact, split.exact, 1e-12);
   assertAlmostEquals(importance.exact - jensen.exact, gap.exact, 1e-9);
   assert(jensen.estimate < importance.estimate);
-  verify(derivationClaims(lines, 4.5));
+  verify({ lines: derivationClaims(lines, 4.5) });
   // The same draws as the library's own Monte-Carlo ELBO, within their standard errors.
   const sampled = lg.monteCarloElbo(model, x, q, { samples: 20_000, seed: 9, analyticKl: false });
   assert(

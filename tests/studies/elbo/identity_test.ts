@@ -21,7 +21,7 @@ Deno.test("identityCheck() cycles through the kinds of q and the identity holds 
     assertAlmostEquals(r.logPx - r.elbo, r.kl, 1e-9);
     assert(Math.abs(r.error32) <= 1e-5 * r.scale, `${r.kind}: ${r.error32} vs ${r.scale}`);
   }
-  assert(verify(identityClaims(draws)).rows.length === 5);
+  assert(verify({ identity: identityClaims(draws) }).rows.length === 5);
   assertEquals(identityTable(draws).rows.length, Q_KINDS.length);
   assertEquals(identityFigure(draws).data.length, 3 + 4 + 5); // three guides, 4 + 5 kinds
   // The same seed gives the same draws.

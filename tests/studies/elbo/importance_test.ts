@@ -33,7 +33,7 @@ Deno.test("klGrid(): gaussianKl() agrees with sampling, is 0 at N(0, 1), and lea
   assertAlmostEquals(standard.monteCarlo, 0, 1e-6);
   const far = grid.find((p) => p.mean === 2 && p.sigma === 0.5)!;
   assertAlmostEquals(far.closedForm, -0.5 * (1 + Math.log(0.25) - 4 - 0.25), 1e-5);
-  verify(klGridClaims(grid));
+  verify({ kl: klGridClaims(grid) });
   assertEquals(klGridFigure(grid).data.length, 4);
   assertThrows(
     () => klGrid({ means: [0], sigmas: [0], samples: 10, seed: 0 }),
@@ -66,6 +66,10 @@ Deno.test("importanceCurve(): L_1 is the ELBO, L_k rises per image, matches iwae
   assert(agreement.holds, `${agreement.claim}: ${agreement.measured}`);
   const analytic = claims.find((c) => c.claim.startsWith("|closed-form-KL ELBO"))!;
   assert(analytic.holds, `${analytic.claim}: ${analytic.measured}`);
+  // Increments: by default no fall below -3 SE; with `rise`, a rise of that many SE is claimed.
+  assertEquals(claims.slice(0, 3).map((c) => c.needs), ["> -3", "> -3", "> -3"]);
+  const rising = importanceClaims(curve, { rise: 1e6 }).slice(0, 3);
+  assert(rising.every((c) => c.needs === "> 1000000" && !c.holds));
   assertEquals(importanceTable(curve).rows.length, 5);
   assertEquals(importanceFigure(curve).data.length, 2);
   assertEquals(perImageFigure(curve).data.length, 3);

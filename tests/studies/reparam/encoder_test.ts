@@ -1,13 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import {
   buildModel,
   disposeModel,
   elboTerms,
   encoderGradientVariance,
   initBackend,
+  klReadings,
   mixSeeds,
   scoreFunctionTerms,
+  termGradients,
   toTensor,
   TRAIN_DEFAULTS,
 } from "../../../lib/mod.ts";
@@ -78,5 +80,67 @@ Deno.test("encoderGradientVariance() is each layer's variance over the draws, as
   }
   x.dispose();
   assertThrows(() => encoderGradientVariance(model, images, { draws: 1, seed: 1 }), RangeError);
+  disposeModel(model);
+});
+
+Deno.test("termGradients(): the KL reaches the encoder's layers only, the reconstruction all", () => {
+  const model = buildModel({ ...TRAIN_DEFAULTS, hiddenSize: 8, latentSize: 2 });
+  const images = syntheticDigits(6, 4);
+  const rows = termGradients(model, images, { seed: 2 });
+  assertEquals(rows.map((r) => r.layer), [
+    "encoder.hidden",
+    "encoder.head",
+    "decoder.hidden",
+    "decoder.output",
+  ]);
+  assertEquals(rows.map((r) => r.klConnected), [true, true, false, false]);
+  for (const r of rows) {
+    assert(r.reconstruction > 0, `${r.layer}: reconstruction gradient ${r.reconstruction}`);
+    if (r.layer.startsWith("decoder.")) assertEquals(r.kl, 0);
+    else assert(r.kl > 0, `${r.layer}: KL gradient ${r.kl}`);
+  }
+  // The head's KL gradient, by hand: d KL / d mean = mean, d KL / d logVar = (exp(logVar) - 1)
+  // / 2 per image, over the batch's mean; the head's bias gets their mean over the images.
+  const x = toTensor(images);
+  const { mean, logVar } = model.encode(x);
+  const n = images.size;
+  const dMean = tf.div(tf.sum(mean, 0), n);
+  const dLogVar = tf.div(tf.sum(tf.mul(tf.sub(tf.exp(logVar!), 1), 0.5), 0), n);
+  const biasNorm = Math.sqrt(
+    tf.sum(tf.square(dMean)).dataSync()[0] + tf.sum(tf.square(dLogVar)).dataSync()[0],
+  );
+  tf.dispose([x, mean, logVar!, dMean, dLogVar]);
+  const head = model.names.indexOf("encoder.head.bias");
+  const input = toTensor(images);
+  const { value, grads } = tf.variableGrads(
+    () => tf.mean(elboTerms(model, input, { seed: 2 }).kl) as tf.Scalar,
+    [model.variables[head]],
+  );
+  input.dispose();
+  const bias = grads[model.variables[head].name];
+  assertAlmostEquals(Math.sqrt(tf.sum(tf.square(bias)).dataSync()[0]), biasNorm, 1e-5);
+  tf.dispose([value, grads] as tf.TensorContainer);
+  disposeModel(model);
+});
+
+Deno.test("klReadings(): the KL as elboTerms computes it; the plus-sign reading adds sum(1 + logVar)", () => {
+  const model = buildModel({ ...TRAIN_DEFAULTS, hiddenSize: 8, latentSize: 3 });
+  const images = syntheticDigits(5, 9);
+  const { kl, plusSigns, klTerms, plusSignTerms } = klReadings(model, images);
+  assertEquals(klTerms.length, 5 * 3);
+  assert(klTerms.every((t) => t >= 0), "a unit's KL is never negative");
+  const x = toTensor(images);
+  const terms = elboTerms(model, x, { seed: 1 });
+  const expected = terms.kl.dataSync();
+  const { mean, logVar } = model.encode(x);
+  const offset = tf.sum(tf.add(logVar!, 1), 1).dataSync();
+  for (let i = 0; i < images.size; i++) {
+    assertAlmostEquals(kl[i], expected[i], 1e-4);
+    assertAlmostEquals(plusSigns[i] - kl[i], offset[i], 1e-4);
+    const row = (terms: Float64Array) => terms.slice(3 * i, 3 * i + 3).reduce((a, b) => a + b);
+    assertAlmostEquals(row(klTerms), kl[i], 1e-9);
+    assertAlmostEquals(row(plusSignTerms), plusSigns[i], 1e-9);
+  }
+  tf.dispose([x, terms.kl, terms.loss, terms.reconstruction, mean, logVar!]);
   disposeModel(model);
 });

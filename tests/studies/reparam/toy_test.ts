@@ -6,9 +6,12 @@ import {
   disposeModel,
   encoderGradientVariance,
   initBackend,
+  pathwiseVariancePerDraw,
+  scoreVariancePerDraw,
   toyClaims,
   toyClosedForm,
   toyEstimators,
+  toyRatios,
   train,
   TRAIN_DEFAULTS,
   type TrainConfig,
@@ -32,15 +35,50 @@ Deno.test("a draw by tf.randomNormal gives no gradient; z = mean + std eps gives
 Deno.test("the three estimators are unbiased; the pathwise one's variance per draw is its closed form", () => {
   const rows = toyEstimators(PROBLEM, { samples: [2, 16, 128], repeats: 3000, seed: 4 });
   assertEquals(rows.length, 9);
-  const claims = toyClaims(PROBLEM, rows, { sigmas: 4, factor: 5 });
+  const claims = Object.values(toyClaims(PROBLEM, rows, { sigmas: 4, factor: 5 })).flat();
+  assertEquals(claims.length, 13);
   assert(claims.every((c) => c.holds), JSON.stringify(claims.filter((c) => !c.holds)));
   // Var 2(z - a) + Var 2(z - a) eps = 4 std^2 + 4 (mean - a)^2 + 8 std^2 = 19 here.
   const { mean, std, target } = PROBLEM;
   const exact = 4 * std ** 2 + 4 * (mean - target) ** 2 + 8 * std ** 2;
+  assertEquals(pathwiseVariancePerDraw(PROBLEM), exact);
   for (const r of rows.filter((r) => r.estimator === "pathwise")) {
     assertAlmostEquals(r.variancePerSample, exact, 0.1 * exact, `${r.samples} draws`);
   }
   assertEquals(toyClosedForm(PROBLEM).value, 4.25);
+});
+
+Deno.test("the score function's variance per draw is its closed form, by moments and by draws", () => {
+  // f = (-2 + eps / 2)^2; E[f^2 eps^2] / std^2 + E[f^2 (eps^2 - 1)^2] / std^2 - 16 - 1, with
+  // the Gaussian moments 1, 3, 15, 105, 945 of eps^0, ^2, ..., ^8, is 510.25 (worked by hand).
+  assertAlmostEquals(scoreVariancePerDraw(PROBLEM), 510.25, 1e-9);
+  // At std = 1, mean = target, f = eps^2: E[eps^6] + E[eps^4 (eps^2 - 1)^2] - 0^2 - 2^2
+  // = 15 + (105 - 30 + 3) - 4.
+  assertAlmostEquals(scoreVariancePerDraw({ mean: 0, std: 1, target: 0 }), 89, 1e-9);
+  const rows = toyEstimators(PROBLEM, { samples: [64], repeats: 4000, seed: 5 });
+  const score = rows.find((r) => r.estimator === "score function")!.variancePerSample;
+  assertAlmostEquals(score, 510.25, 0.1 * 510.25);
+});
+
+Deno.test("toyRatios() divides the variances per draw at each number of draws, fewest first", () => {
+  const rows = toyEstimators(PROBLEM, { samples: [8, 2], repeats: 200, seed: 6 });
+  const ratios = toyRatios(rows);
+  assertEquals(ratios.map((r) => r.samples), [2, 8]);
+  for (const r of ratios) {
+    const of = (name: string) =>
+      rows.find((x) => x.samples === r.samples && x.estimator === name)!.variancePerSample;
+    assertAlmostEquals(r.scoreOverPathwise, of("score function") / of("pathwise"), 1e-12);
+    assertAlmostEquals(
+      r.scoreOverBaseline,
+      of("score function") / of("score function, baseline"),
+      1e-12,
+    );
+    assertAlmostEquals(
+      r.baselineOverPathwise,
+      of("score function, baseline") / of("pathwise"),
+      1e-12,
+    );
+  }
 });
 
 const SMALL: TrainConfig = { ...TRAIN_DEFAULTS, hiddenSize: 24, latentSize: 3, batchSize: 16 };
