@@ -275,6 +275,8 @@ export const TESTED_THROUGH: Readonly<Record<string, string>> = {
   "studies/training_slider.ts": "viz/frames_test.ts",
   "studies/elbo/figures.ts": "studies/elbo/derivation_test.ts",
   "studies/reparam/figures.ts": "studies/reparam/toy_test.ts",
+  "studies/ring_figures.ts": "studies/ring_test.ts",
+  "studies/ring_worker.ts": "studies/ring_gan_test.ts",
   "viz/html.ts": "viz/display_test.ts",
 };
 

@@ -642,6 +642,50 @@ export const MUTATIONS: Mutation[] = [
     from: ": [1 / scale, d * Math.log(2 * scale)];",
     to: ": [1 / scale, d * Math.log(scale)];",
   },
+  {
+    name: "ring: a high-quality sample within 2 standard deviations, not 3",
+    file: "lib/studies/ring.ts",
+    from: "const near = 3 * RING.std;",
+    to: "const near = 2 * RING.std;",
+  },
+  {
+    name: "ring: the first snapshot counted as a change of mode",
+    file: "lib/studies/ring.ts",
+    from: "hops: dominant.filter((m, i) => i > 0 && m !== dominant[i - 1]).length,",
+    to: "hops: dominant.filter((m, i) => m !== dominant[i - 1]).length,",
+  },
+  {
+    name: "ring: the unrolled steps of D climb its loss",
+    file: "lib/studies/ring_gan.ts",
+    from: "dk = dk.map((w, i) => tf.sub(w, tf.mul(grads[i], rate)));",
+    to: "dk = dk.map((w, i) => tf.add(w, tf.mul(grads[i], rate)));",
+  },
+  {
+    name: "ring: the look-ahead on a copy of the generated points (no second-order term)",
+    file: "lib/studies/ring_gan.ts",
+    from: "const grads = tf.grads((...w: tf.Tensor[]) => ringCriticLoss(w, real, fake))(dk);",
+    to:
+      "const grads = tf.grads((...w: tf.Tensor[]) => ringCriticLoss(w, real, tf.tensor2d(fake.arraySync())))(dk);",
+  },
+  {
+    name: "ring: runs in workers stored in the order they finish",
+    file: "lib/studies/ring_gan.ts",
+    from: "results[i] = concurrency === 1",
+    to: "results[finished] = concurrency === 1",
+  },
+  {
+    name: "projection cGAN: the label's embedding read for the reversed one-hot",
+    file: "lib/model/adversarial.ts",
+    from: "tf.matMul(label, embedding[0])",
+    to: "tf.matMul(tf.reverse(label, 1), embedding[0])",
+  },
+  {
+    name: "generatorNorm: the normalisation after the ReLU",
+    file: "lib/model/adversarial.ts",
+    from: "tf.relu(norms.length ? batchNorm(h, norms[i][0], norms[i][1]) : h) as tf.Tensor2D;",
+    to:
+      "(norms.length ? batchNorm(tf.relu(h), norms[i][0], norms[i][1]) : tf.relu(h)) as tf.Tensor2D;",
+  },
 ];
 
 async function run(args: string[], cwd: string): Promise<{ ok: boolean; output: string }> {

@@ -72,7 +72,11 @@ function runLine(run: Record<string, unknown> | null): string {
   const { source, trainSize, testSize, backend, products, profile: _profile, ...rest } = run;
   const settings = Object.entries(rest).map(([k, v]) => `${k} ${v}`).join(", ");
   return [
-    source === undefined ? "" : `data ${source} ${trainSize} train / ${testSize} test`,
+    source === undefined
+      ? ""
+      : trainSize === undefined
+      ? `data ${source}`
+      : `data ${source} ${trainSize} train / ${testSize} test`,
     backend === undefined ? "" : `backend ${backend}`,
     products === undefined ? "" : `products on ${products}`,
     settings,

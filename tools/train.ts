@@ -51,6 +51,9 @@ Model (each kind starts from the defaults its notebook uses; the flags below cha
   --hidden N              hidden size of the MLPs
   --prior normal|mixture  p(z) of a VAE or an AAE (default normal); --components K (default 10)
   --conditional           condition on the digit's label (ae, vae, gan)
+  --conditioning C        input|projection: how a conditional GAN's critic sees the label (default
+                          input: appended to the image; projection: Miyato and Koyama's)
+  --generator-norm        batch normalisation in the MLP GAN's generator
   --codebook K            a VQ-VAE's codebook size (default 64); --commitment B (default 0.25)
 Objective:
   --beta B                KL weight (default 1)
@@ -103,6 +106,8 @@ const OPTIONS = {
   prior: { type: "string" },
   components: { type: "string" },
   conditional: { type: "boolean" },
+  conditioning: { type: "string" },
+  "generator-norm": { type: "boolean" },
   codebook: { type: "string" },
   commitment: { type: "string" },
   beta: { type: "string" },
@@ -147,6 +152,8 @@ const APPLIES: Partial<Record<keyof typeof OPTIONS, readonly ModelKind[]>> = {
   prior: ["vae", "aae"],
   components: ["vae", "aae"],
   conditional: ["ae", "vae", "gan"],
+  conditioning: ["gan"],
+  "generator-norm": ["gan"],
   codebook: ["vqvae"],
   commitment: ["vqvae"],
   capacity: ["vae"],
@@ -261,6 +268,10 @@ export function configFromFlags(flags: Flags): TrainConfig {
     prior: prior === "normal" ? undefined : prior,
     components,
     conditional: flags.conditional ? true : undefined,
+    conditioning: flags.conditioning === undefined
+      ? undefined
+      : word("conditioning", ["input", "projection"] as const, "input"),
+    generatorNorm: flags["generator-norm"] ? true : undefined,
     codebookSize: checked("codebook", positiveInteger),
     commitment: checked("commitment", nonNegativeNumber),
     capacity: capacity && { gamma: capacity[0], target: capacity[1] },

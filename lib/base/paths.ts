@@ -47,6 +47,11 @@ export function gridWorkerUrl(): URL {
   return repoUrl("lib/train/grid_worker.ts");
 }
 
+/** The script of a ring worker, which trains one GAN of notebook 08 on its own backend. */
+export function ringWorkerUrl(): URL {
+  return repoUrl("lib/studies/ring_worker.ts");
+}
+
 /**
  * A file or folder inside an npm package: where Deno installed the version the import map pins
  * (`import.meta.resolve` of a bare name), else the repository's `node_modules/`.

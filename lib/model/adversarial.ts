@@ -10,7 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { IMAGE_SIDE, IMAGE_SIZE } from "../data/mod.ts";
+import { IMAGE_SIDE, IMAGE_SIZE, NUM_CLASSES } from "../data/mod.ts";
 import { checkConditionalInput, labelInputs } from "./conditional.ts";
 import { conv2d, conv2dTranspose } from "./conv_layers.ts";
 import { activate, batchNorm, dense } from "./layers.ts";
@@ -45,43 +45,58 @@ export function buildGan(config: ModelConfig): Model {
 }
 
 /**
- * The MLP GAN. Generator z -> 256 -> ReLU -> 512 -> ReLU -> 784 -> tanh; discriminator
- * 784 -> 256 -> LeakyReLU(0.2) -> 128 -> LeakyReLU(0.2) -> 1.
+ * The MLP GAN. Generator z -> 256 -> ReLU -> 512 -> ReLU -> 784 -> tanh (with `generatorNorm`,
+ * batch normalisation before each ReLU); discriminator 784 -> 256 -> LeakyReLU(0.2) -> 128 ->
+ * LeakyReLU(0.2) -> 1. A conditional one takes the label's one-hot appended to z, and to the
+ * image (`conditioning` "input") or, with `projection`, as the inner product of a learnt
+ * embedding of the label with the 128 hidden features, added to the logit.
  */
 function buildMlpGan(config: ModelConfig): Model {
   const make = variableMaker(config);
   const layer = (inputs: number, outputs: number) => denseVariables(make, inputs, outputs);
   // A conditional GAN's generator and critic also take the label's one-hot (conditional.ts).
   const code = config.latentSize + labelInputs(config);
+  const projection = config.conditioning === "projection";
   const input = IMAGE_SIZE + labelInputs(config);
   const g = [layer(code, 256), layer(256, 512), layer(512, IMAGE_SIZE)];
-  const d = [layer(input, 256), layer(256, 128), layer(128, 1)];
+  const norms = config.generatorNorm
+    ? [256, 512].map((n) => [make.filled([n], 1), make.filled([n], 0)])
+    : [];
+  const d = [layer(projection ? IMAGE_SIZE : input, 256), layer(256, 128), layer(128, 1)];
+  const embedding = projection ? [make([NUM_CLASSES, 128], NUM_CLASSES)] : [];
+  const hidden = (h: tf.Tensor2D, i: number) =>
+    tf.relu(norms.length ? batchNorm(h, norms[i][0], norms[i][1]) : h) as tf.Tensor2D;
   return {
     config: { ...config },
     prior: STANDARD_NORMAL,
-    variables: [...g.flat(), ...d.flat()],
-    names: layerNames([
-      "generator.hidden1",
-      "generator.hidden2",
-      "generator.output",
-      "critic.hidden1",
-      "critic.hidden2",
-      "critic.output",
-    ]),
+    variables: [...g.flat(), ...norms.flat(), ...d.flat(), ...embedding],
+    names: [
+      ...layerNames(["generator.hidden1", "generator.hidden2", "generator.output"]),
+      ...(norms.length
+        ? ["generator.norm1.scale", "generator.norm1.shift"]
+          .concat(["generator.norm2.scale", "generator.norm2.shift"])
+        : []),
+      ...layerNames(["critic.hidden1", "critic.hidden2", "critic.output"]),
+      ...(projection ? ["critic.embedding"] : []),
+    ],
     encode: noEncoder,
     decode: (z) =>
       tf.tidy(() => {
         checkConditionalInput(config, "generator", z, code);
-        const h1 = dense(z, { kernel: g[0][0], bias: g[0][1], activation: "relu" });
-        const h2 = dense(h1, { kernel: g[1][0], bias: g[1][1], activation: "relu" });
+        const h1 = hidden(dense(z, { kernel: g[0][0], bias: g[0][1] }), 0);
+        const h2 = hidden(dense(h1, { kernel: g[1][0], bias: g[1][1] }), 1);
         return tf.mul(dense(h2, { kernel: g[2][0], bias: g[2][1] }), 2); // logits 2a
       }),
     critic: (x) =>
       tf.tidy(() => {
         checkConditionalInput(config, "critic", x, input);
-        const h1 = dense(x, { kernel: d[0][0], bias: d[0][1], activation: "leakyRelu" });
+        const image = projection ? tf.slice(x, [0, 0], [-1, IMAGE_SIZE]) as tf.Tensor2D : x;
+        const h1 = dense(image, { kernel: d[0][0], bias: d[0][1], activation: "leakyRelu" });
         const h2 = dense(h1, { kernel: d[1][0], bias: d[1][1], activation: "leakyRelu" });
-        return tf.reshape(dense(h2, { kernel: d[2][0], bias: d[2][1] }), [-1]) as tf.Tensor1D;
+        const logit = tf.reshape(dense(h2, { kernel: d[2][0], bias: d[2][1] }), [-1]);
+        if (!projection) return logit as tf.Tensor1D;
+        const label = tf.slice(x, [0, IMAGE_SIZE], [-1, NUM_CLASSES]) as tf.Tensor2D;
+        return tf.add(logit, tf.sum(tf.mul(tf.matMul(label, embedding[0]), h2), 1)) as tf.Tensor1D;
       }),
   };
 }

@@ -78,6 +78,19 @@ export function validateModelConfig(config: ModelConfig): void {
       throw new RangeError(`conditional: true needs the N(0, I) prior; got prior "${prior}"`);
     }
   }
+  if (config.conditioning !== undefined) {
+    oneOf("conditioning", config.conditioning, ["input", "projection"]);
+    if (!config.conditional || config.kind !== "gan") {
+      throw new RangeError(
+        `conditioning applies to a conditional GAN (kind "gan", conditional: true)`,
+      );
+    }
+  }
+  if (config.generatorNorm !== undefined && (config.kind !== "gan" || config.arch !== "mlp")) {
+    throw new RangeError(
+      `generatorNorm applies to the MLP GAN; got "${config.kind}", "${config.arch}"`,
+    );
+  }
   if (config.codebookSize !== undefined) positiveInteger("codebookSize", config.codebookSize);
   if (config.kind === "vqvae" && (config.arch !== "conv" || prior !== "normal")) {
     throw new RangeError(

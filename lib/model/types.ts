@@ -51,6 +51,14 @@ export interface ModelConfig {
    * AE, VAE or GAN (`mlp` only; `conditional.ts`). Absent means not conditional.
    */
   conditional?: boolean;
+  /**
+   * How a conditional MLP GAN's discriminator sees the label: `input` (absent) appends its one-hot
+   * to the image; `projection` adds the inner product of a learnt embedding of the label with the
+   * discriminator's last hidden features to its logit (Miyato and Koyama, 2018).
+   */
+  conditioning?: "input" | "projection";
+  /** Batch normalisation after each hidden layer of an MLP GAN's generator. Absent means none. */
+  generatorNorm?: boolean;
   /** A VQ-VAE's codebook: K vectors of `latentSize` numbers (default 64). */
   codebookSize?: number;
 }

@@ -11,13 +11,14 @@ export const RUN_INFO_MIME = "application/vnd.vaelab.run+json";
 /** What a notebook runs on, shown by its setup cell and kept in `out/<notebook>.tables.json`. */
 export interface RunInfo {
   profile: Profile;
-  /** Where the data came from (`embedded`, `full` or `idx`) and its split sizes. */
+  /** Where the data came from (`embedded`, `full` or `idx`, or a drawn set) and its split sizes. */
   source: string;
-  trainSize: number;
-  testSize: number;
+  /** The split sizes (MNIST only: a drawn set has none). */
+  trainSize?: number;
+  testSize?: number;
   backend: string;
   /** Anything else worth a line: epochs, sample counts... */
-  [detail: string]: string | number;
+  [detail: string]: string | number | undefined;
 }
 
 /** How much work a notebook does: `quick` (CI: small subsets, few epochs) or `full` (default). */
@@ -51,7 +52,7 @@ export function byProfile<T>(choices: Record<Profile, T>): T {
 /**
  * What a notebook runs on, as a setup cell's value: one line of text, and the same as data for
  * the notebook runner's tables file.
- * @param data the splits the notebook uses
+ * @param data the splits the notebook uses, or what it draws its data from (`{ source: "..." }`)
  * @param details the backend, and what else the notebook wants on the line (epochs...)
  * @example
  * ```ts
@@ -59,25 +60,29 @@ export function byProfile<T>(choices: Record<Profile, T>): T {
  * ```
  */
 export function runInfo(
-  data: MnistData,
+  data: MnistData | { source: string },
   details: { backend: string } & Record<string, string | number>,
 ): RunInfo & { [key: symbol]: () => Record<string, string | object> } {
   // What computes the products, as the backend reports it: the system's BLAS or our kernels.
   const products: Record<string, string> = details.backend === "wasm"
     ? { products: productInfo().description }
     : {};
+  const sizes: Partial<RunInfo> = "train" in data
+    ? { trainSize: data.train.size, testSize: data.test.size }
+    : {};
   const info: RunInfo = {
     profile: profile(),
     source: data.source,
-    trainSize: data.train.size,
-    testSize: data.test.size,
+    ...sizes,
     ...details,
     ...products,
   };
   const extra = Object.entries({ ...details, ...products }).map(([k, v]) => `${k} ${v}`)
     .join(", ");
-  const text = `profile ${info.profile}: ${data.source} MNIST, ${info.trainSize} train / ` +
-    `${info.testSize} test images, ${extra}`;
+  const what = "train" in data
+    ? `${data.source} MNIST, ${info.trainSize} train / ${info.testSize} test images`
+    : data.source;
+  const text = `profile ${info.profile}: ${what}, ${extra}`;
   return {
     ...info,
     [Symbol.for("Jupyter.display")]: () => ({ "text/plain": text, [RUN_INFO_MIME]: info }),

@@ -131,3 +131,89 @@ Deno.test("a conditional GAN trains through the GAN step and samples the asked d
   assertEquals(images.length, 20 * 784);
   disposeModel(model);
 });
+
+Deno.test("a projection cGAN's critic adds embedding(y) . features(x); generatorNorm normalises G", async () => {
+  const config = { ...GAN_DEFAULTS, conditional: true, latentSize: 4, seed: 3 } as TrainConfig;
+  const plain = buildModel(config);
+  const model = buildModel({ ...config, conditioning: "projection", generatorNorm: true });
+  // The projection's embedding and G's four normalisation variables join; nothing else changes,
+  // and the plain model's variables keep their seeds (the same first weights).
+  assertEquals(model.variables.length, plain.variables.length + 5);
+  assertEquals(model.names.filter((n) => n.startsWith("generator.norm")).length, 4);
+  assertEquals(model.names.at(-1), "critic.embedding");
+  assertEquals(
+    Array.from(model.variables[0].dataSync()),
+    Array.from(plain.variables[0].dataSync()),
+  );
+  // The critic's first layer sees the 784 pixels only; the label enters through the embedding:
+  // for the same images, the logits' difference between labels 2 and 5 is (E[2] - E[5]) . h2.
+  const x = tf.randomUniform([6, 784], -1, 1, "float32", 1) as tf.Tensor2D;
+  const logits = (label: number) =>
+    withLabels(model, new Array(6).fill(label)).critic!(x).dataSync();
+  const embedding = model.variables.at(-1)!.arraySync() as number[][];
+  const h2 = tf.tidy(() => {
+    const [w1, b1, w2, b2] = model.variables.slice(10, 14);
+    const leaky = (t: tf.Tensor) => tf.maximum(t, tf.mul(t, 0.2));
+    const h1 = leaky(tf.add(tf.matMul(x, w1 as tf.Tensor2D), b1));
+    return leaky(tf.add(tf.matMul(h1 as tf.Tensor2D, w2 as tf.Tensor2D), b2))
+      .arraySync() as number[][];
+  });
+  const [two, five] = [logits(2), logits(5)];
+  for (let i = 0; i < 6; i++) {
+    const expected = h2[i].reduce((a, h, j) => a + h * (embedding[2][j] - embedding[5][j]), 0);
+    assert(
+      Math.abs(two[i] - five[i] - expected) < 1e-4,
+      `row ${i}: ${two[i] - five[i]} vs ${expected}`,
+    );
+  }
+  // G: each hidden layer normalised over the batch before its ReLU, written out here in float64
+  // (gamma 1, beta 0 at the start; the batch's biased variance; epsilon 1e-5).
+  const codes = withLabels(model, [0, 3, 3, 7, 9]);
+  const z = tf.randomNormal([5, 4], 0, 1, "float32", 2) as tf.Tensor2D;
+  const generated = codes.decode(z).arraySync() as number[][];
+  const [g1, c1, g2, c2, g3, c3] = model.variables.slice(0, 6).map((v) => v.arraySync()) as [
+    number[][],
+    number[],
+    number[][],
+    number[],
+    number[][],
+    number[],
+  ];
+  const input = tf.concat([z, tf.oneHot([0, 3, 3, 7, 9], 10).toFloat()], 1)
+    .arraySync() as number[][];
+  const affine = (rows: number[][], w: number[][], b: number[]) =>
+    rows.map((r) => b.map((bj, j) => r.reduce((a, v, k) => a + v * w[k][j], bj)));
+  const normRelu = (rows: number[][]) =>
+    rows.map((r) =>
+      r.map((v, j) => {
+        const column = rows.map((q) => q[j]);
+        const m = column.reduce((a, b) => a + b, 0) / rows.length;
+        const variance = column.reduce((a, b) => a + (b - m) ** 2, 0) / rows.length;
+        return Math.max(0, (v - m) / Math.sqrt(variance + 1e-5));
+      })
+    );
+  const byHand = affine(normRelu(affine(normRelu(affine(input, g1, c1)), g2, c2)), g3, c3);
+  let worstG = 0;
+  for (let i = 0; i < 5; i++) {
+    for (let j = 0; j < 784; j++) {
+      worstG = Math.max(worstG, Math.abs(generated[i][j] - 2 * byHand[i][j]));
+    }
+  }
+  assert(worstG < 1e-3, `G with batch normalisation is off the written-out one by ${worstG}`);
+  tf.dispose(z);
+  // G's hidden layers are normalised over the batch: a batch of one is refused.
+  assertThrows(() => withLabels(model, [1]).decode(tf.zeros([1, 4])), RangeError, "batch of 2");
+  // It trains, and the options are checked.
+  const run = await train(syntheticMnist(128, 32), {
+    ...config,
+    conditioning: "projection",
+    generatorNorm: true,
+    epochs: 1,
+    batchSize: 32,
+  }, { workers: 1 });
+  assert(run.history.every((r) => Number.isFinite(r.loss)));
+  assertThrows(() => buildModel({ ...TRAIN_DEFAULTS, conditioning: "projection" }), RangeError);
+  assertThrows(() => buildModel({ ...config, arch: "conv", generatorNorm: true }), RangeError);
+  tf.dispose(x);
+  for (const m of [plain, model, run.model]) disposeModel(m);
+});

@@ -214,6 +214,24 @@ const ROWS: Row[] = [
     'conditional: true needs the N(0, I) prior; got prior "mixture"',
   ],
   [
+    "conditioning 'label'",
+    trainWith({ kind: "gan", conditional: true, conditioning: "label" as "input" }),
+    RangeError,
+    'conditioning must be one of "input", "projection"; got "label"',
+  ],
+  [
+    "projection on an unconditional GAN",
+    trainWith({ kind: "gan", conditioning: "projection" }),
+    RangeError,
+    'conditioning applies to a conditional GAN (kind "gan", conditional: true)',
+  ],
+  [
+    "generatorNorm on a VAE",
+    trainWith({ generatorNorm: true }),
+    RangeError,
+    'generatorNorm applies to the MLP GAN; got "vae", "mlp"',
+  ],
+  [
     "conditional 'yes'",
     trainWith({ conditional: "yes" as unknown as boolean }),
     TypeError,

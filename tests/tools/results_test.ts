@@ -22,13 +22,21 @@ Deno.test("resultsMarkdown() heads the tables with the profile, commit, machine 
       digits: 2,
     }],
   }];
+  // A notebook that draws its data (the ring of notebook 08) has a source and no split sizes.
+  notebooks.push({
+    notebook: "08_y",
+    profile: "full",
+    run: { source: "ring of 8 Gaussians", backend: "wasm", seeds: 3 },
+    tables: [],
+  });
   const text = resultsMarkdown(notebooks, {
     profile: "full",
     commit: "abc123",
     date: "2026-12-03",
     machine: "Intel Xeon, 2 cores",
-    seconds: { "01_x": 271.4 },
+    seconds: { "01_x": 271.4, "08_y": 20 },
   });
+  assertStringIncludes(text, "## 08_y\n\ndata ring of 8 Gaussians; backend wasm; seeds 3");
   assert(text.startsWith("# Results of a `full` reproduction\n"));
   for (const part of ["abc123", "2026-12-03", "Intel Xeon, 2 cores", "products on OpenBLAS"]) {
     assertStringIncludes(text, part);

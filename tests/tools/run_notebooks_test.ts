@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { initBackend, type MnistData, runInfo, table } from "../../lib/mod.ts";
+import { initBackend, type MnistData, profile, runInfo, table } from "../../lib/mod.ts";
 import { notebookFailures, notebookTables } from "../../tools/run_notebooks.ts";
 import { syntheticDigits } from "../synthetic.ts";
 
@@ -54,4 +54,10 @@ Deno.test("notebookTables() collects every table in order, with the cell and the
     },
   ]);
   assertEquals(notebookFailures(notebook), []);
+  // Data drawn, not loaded: the source, no split sizes.
+  const drawn = notebookTables(
+    { cells: [cellShowing(runInfo({ source: "ring of 8 Gaussians" }, { backend: "cpu" }))] },
+    { name: "ring.ipynb", profile: "quick" },
+  );
+  assertEquals(drawn.run, { profile: profile(), source: "ring of 8 Gaussians", backend: "cpu" });
 });
