@@ -92,8 +92,6 @@ export interface RingSnapshot {
   critic: Float32Array;
   /** For the first 40 samples, the generator's gradient step direction at each, [40 * 2]. */
   arrows: Float32Array;
-  /** The mean of D(x) over the generated samples. */
-  criticOnSamples: number;
 }
 
 /** The grid D is drawn on: `side` x `side` points over [-extent, extent]^2. */
@@ -111,8 +109,6 @@ export interface RingSummary {
   hops: number;
   /** Distinct dominant modes among the snapshots from `from` on. */
   modesVisited: number;
-  /** The mean D(G(z)) over the samples, over the largest D(x) on the grid (last snapshot). */
-  criticShare: number;
 }
 
 /** {@linkcode RingSummary} of a run's snapshots, over those at step `from` or later. */
@@ -121,8 +117,6 @@ export function ringSummary(snapshots: readonly RingSnapshot[], from = 0): RingS
   if (later.length === 0) throw new RangeError(`ringSummary: no snapshot at step ${from} or later`);
   const last = later[later.length - 1];
   const dominant = later.map((s) => s.coverage.dominant);
-  let peak = 0;
-  for (const v of last.critic) peak = Math.max(peak, v);
   return {
     modesCovered: last.coverage.modesCovered,
     highQuality: last.coverage.highQuality,
@@ -130,6 +124,5 @@ export function ringSummary(snapshots: readonly RingSnapshot[], from = 0): RingS
     mostCovered: Math.max(...later.map((s) => s.coverage.modesCovered)),
     hops: dominant.filter((m, i) => i > 0 && m !== dominant[i - 1]).length,
     modesVisited: new Set(dominant).size,
-    criticShare: last.criticOnSamples / peak,
   };
 }

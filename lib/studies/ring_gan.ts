@@ -188,7 +188,6 @@ export async function trainRingGan(options: RingGanOptions): Promise<RingSnapsho
         coverage: ringCoverage(data),
         critic: tf.sigmoid(mlp(grid, d)).dataSync() as Float32Array,
         arrows: push.dataSync() as Float32Array,
-        criticOnSamples: tf.mean(tf.sigmoid(mlp(samples, d))).dataSync()[0],
       });
     });
   snapshot(0);

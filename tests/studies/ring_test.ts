@@ -44,15 +44,14 @@ Deno.test("ringCoverage() counts samples near each mode: one mode, two, none", (
 Deno.test("ringSummary() counts the dominant mode's changes from a step on, by hand", () => {
   const centres = ringCentres();
   // Snapshots at steps 0..4 whose samples all sit at modes 3, 3, 5, 3, 3 (the last also at 1).
-  const snap = (step: number, modes: number[], critic = [0.2, 0.8]): RingSnapshot => {
+  const snap = (step: number, modes: number[]): RingSnapshot => {
     const samples = Float32Array.from(modes.flatMap((m) => [centres[2 * m], centres[2 * m + 1]]));
     return {
       step,
       samples,
       coverage: ringCoverage(samples),
-      critic: Float32Array.from(critic),
+      critic: new Float32Array(0),
       arrows: new Float32Array(0),
-      criticOnSamples: 0.6,
     };
   };
   const runs = [
@@ -66,7 +65,6 @@ Deno.test("ringSummary() counts the dominant mode's changes from a step on, by h
   // Dominant 0, 3, 5, 3, 3: three changes, three distinct modes.
   assertEquals([all.hops, all.modesVisited], [3, 3]);
   assertEquals([all.modesCovered, all.concentration, all.highQuality], [2, 0.75, 1]);
-  assertEquals(all.criticShare, 0.6 / Math.fround(0.8)); // the grid is float32
   // From step 2 on: 5, 3, 3.
   const later = ringSummary(runs, 2);
   assertEquals([later.hops, later.modesVisited, later.mostCovered], [1, 2, 2]);
