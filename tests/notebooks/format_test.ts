@@ -1,7 +1,8 @@
 /**
  * The notebooks are formatted like the code: `deno fmt` leaves them unchanged and no code line is
- * over 100 columns. Checked by formatting a copy, since `deno fmt --check` (Deno 2.9.6) reports
- * every .ipynb file as unformatted on a fresh cache even when `deno fmt` would change nothing.
+ * over 100 columns. Checked by formatting a copy, since `deno fmt --check` (Deno 2.9.6) on a fresh
+ * cache reports a notebook as unformatted when a cell's source does not end with a newline, even
+ * though `deno fmt` would change nothing (the committed cells end with one, so both agree).
  */
 import { assertEquals } from "@std/assert";
 
