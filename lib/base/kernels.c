@@ -640,6 +640,26 @@ __attribute__((export_name("latent_backward"))) void latent_backward(
   }
 }
 
+// One block of a row's per-pixel log-likelihood terms and gradients: a full block of 4 goes to
+// one of two accumulators (alternating, as the other kernels sum), a last partial block to the
+// scalar tail; the gradient g is stored at dl + j.
+static inline void add_term(v128_t term, v128_t g, float *dl, int j, int count, v128_t *sum,
+                            v128_t *other, float *rest) {
+  if (count == 4) {
+    if (j & 4) {
+      *other = wasm_f32x4_add(*other, term);
+    } else {
+      *sum = wasm_f32x4_add(*sum, term);
+    }
+    wasm_v128_store(dl + j, g);
+  } else {
+    *rest += wasm_f32x4_extract_lane(term, 0);
+    if (count > 1) *rest += wasm_f32x4_extract_lane(term, 1);
+    if (count > 2) *rest += wasm_f32x4_extract_lane(term, 2);
+    store_part(dl + j, g, count);
+  }
+}
+
 // The Bernoulli likelihood with its gradient in one pass: ll[i] = sum_j x l - softplus(l) as in
 // `bernoulli_ll`, and dl = scale (sigmoid(l) - x), the gradient of scale * sum_i -ll[i].
 __attribute__((export_name("bernoulli_fused"))) void bernoulli_fused(const float *x,
@@ -661,19 +681,7 @@ __attribute__((export_name("bernoulli_fused"))) void bernoulli_fused(const float
       const v128_t r = wasm_f32x4_div(one, wasm_f32x4_add(e, one));
       const v128_t sig = wasm_v128_bitselect(r, wasm_f32x4_mul(e, r), wasm_f32x4_ge(lv, zero));
       const v128_t g = wasm_f32x4_mul(wasm_f32x4_sub(sig, xv), s);
-      if (count == 4) {
-        if (j & 4) {
-          other = wasm_f32x4_add(other, term);
-        } else {
-          sum = wasm_f32x4_add(sum, term);
-        }
-        wasm_v128_store(dl + j, g);
-      } else {
-        rest += wasm_f32x4_extract_lane(term, 0);
-        if (count > 1) rest += wasm_f32x4_extract_lane(term, 1);
-        if (count > 2) rest += wasm_f32x4_extract_lane(term, 2);
-        store_part(dl + j, g, count);
-      }
+      add_term(term, g, dl, j, count, &sum, &other, &rest);
     }
     ll[i] = lanes_sum(wasm_f32x4_add(sum, other)) + rest;
   }
@@ -715,19 +723,7 @@ __attribute__((export_name("pixel_fused"))) void pixel_fused(const float *x, con
             wasm_v128_and(wasm_f32x4_lt(diff, zero), wasm_f32x4_splat(-1.0f)));
         g = wasm_f32x4_mul(wasm_f32x4_mul(sign, slope), w);
       }
-      if (count == 4) {
-        if (j & 4) {
-          other = wasm_f32x4_add(other, term);
-        } else {
-          sum = wasm_f32x4_add(sum, term);
-        }
-        wasm_v128_store(dl + j, g);
-      } else {
-        rest += wasm_f32x4_extract_lane(term, 0);
-        if (count > 1) rest += wasm_f32x4_extract_lane(term, 1);
-        if (count > 2) rest += wasm_f32x4_extract_lane(term, 2);
-        store_part(dl + j, g, count);
-      }
+      add_term(term, g, dl, j, count, &sum, &other, &rest);
     }
     const float total = lanes_sum(wasm_f32x4_add(sum, other)) + rest;
     ll[i] = (kind == 1 ? total * (-0.5f * inv) : total * -inv) - constant;
