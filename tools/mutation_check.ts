@@ -589,14 +589,14 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "conditional: the reference digits by the samples' rows",
     file: "lib/studies/conditional.ts",
-    from: "return frechetDistance(rowsOf(samples.features, mine), rowsOf(real.features, theirs));",
-    to: "return frechetDistance(rowsOf(samples.features, mine), rowsOf(real.features, mine));",
+    from: "statsOf(real, rowsOf(realLabels, digit))",
+    to: "statsOf(real, mine)",
   },
   {
     name: "conditional: the reference digits of the next class",
     file: "lib/studies/conditional.ts",
-    from: "Array.from(test.labels).flatMap((d, i) => (d === digit ? [i] : []))",
-    to: "Array.from(test.labels).flatMap((d, i) => (d === (digit + 1) % 10 ? [i] : []))",
+    from: "statsOf(real, rowsOf(realLabels, digit))",
+    to: "statsOf(real, rowsOf(realLabels, (digit + 1) % 10))",
   },
   {
     name: "gan: fresh noise for the generator reuses the last critic draw",
@@ -685,6 +685,38 @@ export const MUTATIONS: Mutation[] = [
     from: "tf.relu(norms.length ? batchNorm(h, norms[i][0], norms[i][1]) : h) as tf.Tensor2D;",
     to:
       "(norms.length ? batchNorm(tf.relu(h), norms[i][0], norms[i][1]) : tf.relu(h)) as tf.Tensor2D;",
+  },
+  {
+    name: "feature matching: absolute instead of squared differences of the mean features",
+    file: "lib/model/losses.ts",
+    from: "return tf.sum(tf.square(tf.sub(target, tf.mean(features(fake), 0)))) as tf.Scalar;",
+    to: "return tf.sum(tf.abs(tf.sub(target, tf.mean(features(fake), 0)))) as tf.Scalar;",
+  },
+  {
+    name: "minibatch discrimination: squared instead of L1 distances between the rows",
+    file: "lib/model/adversarial.ts",
+    from:
+      "const distance = tf.sum(tf.abs(tf.sub(m, tf.reshape(m, [1, n, -1, MINIBATCH_DIMS]))), 3);",
+    to:
+      "const distance = tf.sum(tf.square(tf.sub(m, tf.reshape(m, [1, n, -1, MINIBATCH_DIMS]))), 3);",
+  },
+  {
+    name: "VAE-GAN: beta weighs the feature error instead of the KL",
+    file: "lib/train/vaegan_step.ts",
+    from: "tf.add(beta === 1 ? kl : tf.mul(kl, beta), feature)",
+    to: "tf.add(kl, beta === 1 ? feature : tf.mul(feature, beta))",
+  },
+  {
+    name: "digitsAsRead: each sample counted as a tenth",
+    file: "lib/studies/conditional.ts",
+    from: "for (const d of read) share[d] += 1 / n;",
+    to: "for (const d of read) share[d] += 1 / NUM_CLASSES;",
+  },
+  {
+    name: "criticLabelReading: the own label against the mean of all ten",
+    file: "lib/studies/conditional.ts",
+    from: "gap += own - (row.reduce((a, b) => a + b, 0) - own) / (NUM_CLASSES - 1);",
+    to: "gap += own - row.reduce((a, b) => a + b, 0) / NUM_CLASSES;",
   },
 ];
 

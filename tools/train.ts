@@ -56,7 +56,7 @@ Model (each kind starts from the defaults its notebook uses; the flags below cha
   --generator-norm        batch normalisation in the MLP GAN's generator
   --codebook K            a VQ-VAE's codebook size (default 64); --commitment B (default 0.25)
 Objective:
-  --beta B                KL weight (default 1)
+  --beta B                KL weight (default 1; a VAE-GAN's encoder's too)
   --capacity G,C          capacity annealing: gamma G, the KL's target C reached at the end
   --likelihood L          bernoulli|gaussian|laplace (default bernoulli)
   --sigma S               the Gaussian or Laplace decoder's pixel scale (default 0.1; --scale too)
@@ -64,12 +64,19 @@ Objective:
   --estimator E           pathwise|score: how a VAE's encoder learns (default pathwise, the
                           reparameterization trick; score: REINFORCE with a baseline)
   --gan-loss L            ${GENERATOR_LOSSES.join("|")}: a GAN's generator loss
+  --feature-matching      the MLP GAN's generator matches the mean discriminator features of the
+                          real batch (Salimans et al.) instead of a --gan-loss
+  --minibatch-discrimination
+                          the MLP GAN's discriminator also sees how alike its batch's images are
+                          (Salimans et al.)
   --critic-steps N        a GAN's discriminator steps per generator step (default 1)
   --generator-noise N     shared|fresh: the generator's step reuses the discriminator's draws z
                           (default shared) or draws new ones (fresh, as 004_*'s algorithm)
   --label-smoothing S     a GAN's real target 1 - S (S below 0.5)
   --real-targets LO,HI    a GAN's real targets drawn in [LO, HI] (instead of smoothing)
   --feature-weight W      a VAE-GAN's weight of the reconstruction in the critic's features
+  --critic-arch A         mlp|conv: a VAE-GAN's discriminator, notebook 05's MLP one (default) or
+                          the DCGAN's
 Training:
   --epochs N              passes over the training split
   --batch-size N          examples per step
@@ -118,6 +125,9 @@ const OPTIONS = {
   noise: { type: "string" },
   estimator: { type: "string" },
   "gan-loss": { type: "string" },
+  "feature-matching": { type: "boolean" },
+  "minibatch-discrimination": { type: "boolean" },
+  "critic-arch": { type: "string" },
   "critic-steps": { type: "string" },
   "generator-noise": { type: "string" },
   "label-smoothing": { type: "string" },
@@ -159,11 +169,14 @@ const APPLIES: Partial<Record<keyof typeof OPTIONS, readonly ModelKind[]>> = {
   capacity: ["vae"],
   estimator: ["vae"],
   "gan-loss": ["gan"],
+  "feature-matching": ["gan"],
+  "minibatch-discrimination": ["gan"],
   "critic-steps": ["gan"],
   "generator-noise": ["gan"],
   "label-smoothing": ["gan"],
   "real-targets": ["gan"],
   "feature-weight": ["vaegan"],
+  "critic-arch": ["vaegan"],
   "lr-decay": ["classifier"],
   iwae: ["vae"],
 };
@@ -278,6 +291,8 @@ export function configFromFlags(flags: Flags): TrainConfig {
     ganLoss: flags["gan-loss"] === undefined
       ? undefined
       : word("gan-loss", GENERATOR_LOSSES, "non-saturating"),
+    featureMatching: flags["feature-matching"] ? true : undefined,
+    minibatchDiscrimination: flags["minibatch-discrimination"] ? true : undefined,
     criticSteps: checked("critic-steps", positiveInteger),
     generatorNoise: flags["generator-noise"] === undefined
       ? undefined
@@ -285,6 +300,9 @@ export function configFromFlags(flags: Flags): TrainConfig {
     labelSmoothing: checked("label-smoothing", nonNegativeNumber),
     realTargets,
     featureWeight: checked("feature-weight", nonNegativeNumber),
+    criticArch: flags["critic-arch"] === undefined
+      ? undefined
+      : word("critic-arch", ["mlp", "conv"] as const, "mlp"),
     beta1: checked("beta1", nonNegativeNumber),
     learningRateDecay: checked("lr-decay", positiveNumber),
   };

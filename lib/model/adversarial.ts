@@ -49,7 +49,9 @@ export function buildGan(config: ModelConfig): Model {
  * batch normalisation before each ReLU); discriminator 784 -> 256 -> LeakyReLU(0.2) -> 128 ->
  * LeakyReLU(0.2) -> 1. A conditional one takes the label's one-hot appended to z, and to the
  * image (`conditioning` "input") or, with `projection`, as the inner product of a learnt
- * embedding of the label with the 128 hidden features, added to the logit.
+ * embedding of the label with the 128 hidden features, added to the logit. `criticFeatures` gives
+ * those features (for feature matching). With `minibatchDiscrimination`, the output layer also
+ * reads {@linkcode minibatchFeatures} of them.
  */
 function buildMlpGan(config: ModelConfig): Model {
   const make = variableMaker(config);
@@ -62,14 +64,28 @@ function buildMlpGan(config: ModelConfig): Model {
   const norms = config.generatorNorm
     ? [256, 512].map((n) => [make.filled([n], 1), make.filled([n], 0)])
     : [];
-  const d = [layer(projection ? IMAGE_SIZE : input, 256), layer(256, 128), layer(128, 1)];
+  const kernels = config.minibatchDiscrimination ? MINIBATCH_KERNELS : 0;
+  const d = [
+    layer(projection ? IMAGE_SIZE : input, 256),
+    layer(256, 128),
+    layer(128 + kernels, 1),
+  ];
   const embedding = projection ? [make([NUM_CLASSES, 128], NUM_CLASSES)] : [];
+  const tensorT = kernels ? [make([128, kernels * MINIBATCH_DIMS], 128)] : [];
   const hidden = (h: tf.Tensor2D, i: number) =>
     tf.relu(norms.length ? batchNorm(h, norms[i][0], norms[i][1]) : h) as tf.Tensor2D;
+  // The critic's 128 hidden features (of the image alone with projection).
+  const features = (x: tf.Tensor2D) =>
+    tf.tidy(() => {
+      checkConditionalInput(config, "critic", x, input);
+      const image = projection ? tf.slice(x, [0, 0], [-1, IMAGE_SIZE]) as tf.Tensor2D : x;
+      const h1 = dense(image, { kernel: d[0][0], bias: d[0][1], activation: "leakyRelu" });
+      return dense(h1, { kernel: d[1][0], bias: d[1][1], activation: "leakyRelu" });
+    });
   return {
     config: { ...config },
     prior: STANDARD_NORMAL,
-    variables: [...g.flat(), ...norms.flat(), ...d.flat(), ...embedding],
+    variables: [...g.flat(), ...norms.flat(), ...d.flat(), ...embedding, ...tensorT],
     names: [
       ...layerNames(["generator.hidden1", "generator.hidden2", "generator.output"]),
       ...(norms.length
@@ -78,6 +94,7 @@ function buildMlpGan(config: ModelConfig): Model {
         : []),
       ...layerNames(["critic.hidden1", "critic.hidden2", "critic.output"]),
       ...(projection ? ["critic.embedding"] : []),
+      ...(kernels ? ["critic.minibatch.kernel"] : []),
     ],
     encode: noEncoder,
     decode: (z) =>
@@ -89,16 +106,36 @@ function buildMlpGan(config: ModelConfig): Model {
       }),
     critic: (x) =>
       tf.tidy(() => {
-        checkConditionalInput(config, "critic", x, input);
-        const image = projection ? tf.slice(x, [0, 0], [-1, IMAGE_SIZE]) as tf.Tensor2D : x;
-        const h1 = dense(image, { kernel: d[0][0], bias: d[0][1], activation: "leakyRelu" });
-        const h2 = dense(h1, { kernel: d[1][0], bias: d[1][1], activation: "leakyRelu" });
-        const logit = tf.reshape(dense(h2, { kernel: d[2][0], bias: d[2][1] }), [-1]);
+        const h2 = features(x);
+        const last = kernels
+          ? tf.concat([h2, minibatchFeatures(h2, tensorT[0] as tf.Tensor2D)], 1)
+          : h2;
+        const logit = tf.reshape(dense(last, { kernel: d[2][0], bias: d[2][1] }), [-1]);
         if (!projection) return logit as tf.Tensor1D;
         const label = tf.slice(x, [0, IMAGE_SIZE], [-1, NUM_CLASSES]) as tf.Tensor2D;
         return tf.add(logit, tf.sum(tf.mul(tf.matMul(label, embedding[0]), h2), 1)) as tf.Tensor1D;
       }),
+    criticFeatures: features,
   };
+}
+
+/** Minibatch discrimination's kernels B and their dimension C (Salimans et al., 2016). */
+export const MINIBATCH_KERNELS = 32;
+export const MINIBATCH_DIMS = 8;
+
+/**
+ * Minibatch discrimination (Salimans et al., 2016): each image's features f [n, A] times a learnt
+ * tensor T [A, B * C] give B rows M_b of C numbers; kernel b of image i is the sum over the batch
+ * of exp(-|M_b(i) - M_b(j)|_1), itself included. [n, B]: near n for a batch of one image, near 1
+ * for a batch of images far apart, so the discriminator sees how varied its batch is.
+ */
+export function minibatchFeatures(f: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const n = f.shape[0];
+    const m = tf.reshape(tf.matMul(f, t), [n, 1, -1, MINIBATCH_DIMS]);
+    const distance = tf.sum(tf.abs(tf.sub(m, tf.reshape(m, [1, n, -1, MINIBATCH_DIMS]))), 3);
+    return tf.sum(tf.exp(tf.neg(distance)), 1) as tf.Tensor2D; // [n, B]
+  });
 }
 
 /**
@@ -121,14 +158,11 @@ function buildDcgan(config: ModelConfig): Model {
   const g1 = [make([4, 4, narrow, wide], 16 * wide), make([narrow], 16 * wide)];
   const gBn1 = [make.filled([narrow], 1), make.filled([narrow], 0)];
   const g2 = [make([4, 4, 1, narrow], 16 * narrow), make([1], 16 * narrow)];
-  const d1 = [make([4, 4, 1, narrow], 16), make([narrow], 16)];
-  const d2 = [make([4, 4, narrow, wide], 16 * narrow), make([wide], 16 * narrow)];
-  const dBn2 = [make.filled([wide], 1), make.filled([wide], 0)];
-  const d3 = [make([grid, 1], grid), make([1], grid)];
+  const d = convCritic(make);
   return {
     config: { ...config },
     prior: STANDARD_NORMAL,
-    variables: [g0, ...gBn0, ...g1, ...gBn1, ...g2, ...d1, ...d2, ...dBn2, ...d3],
+    variables: [g0, ...gBn0, ...g1, ...gBn1, ...g2, ...d.variables],
     names: [
       "generator.project.kernel",
       "generator.norm0.scale",
@@ -136,10 +170,8 @@ function buildDcgan(config: ModelConfig): Model {
       ...layerNames(["generator.deconv1"]),
       "generator.norm1.scale",
       "generator.norm1.shift",
-      ...layerNames(["generator.deconv2", "critic.conv1", "critic.conv2"]),
-      "critic.norm2.scale",
-      "critic.norm2.shift",
-      ...layerNames(["critic.output"]),
+      ...layerNames(["generator.deconv2"]),
+      ...d.names,
     ],
     encode: noEncoder,
     decode: (z) =>
@@ -156,22 +188,58 @@ function buildDcgan(config: ModelConfig): Model {
         const a = conv2dTranspose(h1, { filter: g2[0], bias: g2[1], stride: 2 }); // [B, 28, 28, 1]
         return tf.mul(tf.reshape(a, [-1, IMAGE_SIZE]), 2) as tf.Tensor2D; // logits 2a
       }),
+    critic: d.critic,
+  };
+}
+
+/** A discriminator's weights, names, logit of "real" and hidden features, for images in [-1, 1]. */
+export interface Critic {
+  variables: tf.Variable[];
+  names: string[];
+  critic(x: tf.Tensor2D): tf.Tensor1D;
+  /** The last hidden layer, flattened: [B, 7 * 7 * wide] for the convolutional one. */
+  features(x: tf.Tensor2D): tf.Tensor2D;
+}
+
+/**
+ * The DCGAN's discriminator, its variables made by `make` in order: conv 4x4/2 (narrow) ->
+ * LeakyReLU -> conv 4x4/2 (wide) -> batch normalisation -> LeakyReLU (the features) -> dense 1.
+ */
+export function convCritic(make: VariableMaker): Critic {
+  const [wide, narrow] = DCGAN_CHANNELS;
+  const grid = 7 * 7 * wide;
+  const d1 = [make([4, 4, 1, narrow], 16), make([narrow], 16)];
+  const d2 = [make([4, 4, narrow, wide], 16 * narrow), make([wide], 16 * narrow)];
+  const dBn2 = [make.filled([wide], 1), make.filled([wide], 0)];
+  const d3 = [make([grid, 1], grid), make([1], grid)];
+  const features = (x: tf.Tensor2D) =>
+    tf.tidy(() => {
+      const image = tf.reshape(x, [-1, IMAGE_SIDE, IMAGE_SIDE, 1]) as tf.Tensor4D;
+      const h1 = conv2d(image, {
+        filter: d1[0],
+        bias: d1[1],
+        stride: 2,
+        activation: "leakyRelu",
+      }); // [B, 14, 14, narrow]
+      const h2 = activate(
+        batchNorm(conv2d(h1, { filter: d2[0], bias: d2[1], stride: 2 }), dBn2[0], dBn2[1]),
+        "leakyRelu",
+      ); // [B, 7, 7, wide]
+      return tf.reshape(h2, [-1, grid]) as tf.Tensor2D;
+    });
+  return {
+    variables: [...d1, ...d2, ...dBn2, ...d3],
+    names: [
+      ...layerNames(["critic.conv1", "critic.conv2"]),
+      "critic.norm2.scale",
+      "critic.norm2.shift",
+      ...layerNames(["critic.output"]),
+    ],
     critic: (x) =>
-      tf.tidy(() => {
-        const image = tf.reshape(x, [-1, IMAGE_SIDE, IMAGE_SIDE, 1]) as tf.Tensor4D;
-        const h1 = conv2d(image, {
-          filter: d1[0],
-          bias: d1[1],
-          stride: 2,
-          activation: "leakyRelu",
-        }); // [B, 14, 14, narrow]
-        const h2 = activate(
-          batchNorm(conv2d(h1, { filter: d2[0], bias: d2[1], stride: 2 }), dBn2[0], dBn2[1]),
-          "leakyRelu",
-        ); // [B, 7, 7, wide]
-        const logit = dense(tf.reshape(h2, [-1, grid]), { kernel: d3[0], bias: d3[1] });
-        return tf.reshape(logit, [-1]) as tf.Tensor1D;
-      }),
+      tf.tidy(() =>
+        tf.reshape(dense(features(x), { kernel: d3[0], bias: d3[1] }), [-1]) as tf.Tensor1D
+      ),
+    features,
   };
 }
 

@@ -276,3 +276,16 @@ export function classCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.
     return tf.sub(tf.logSumExp(logits, 1), picked) as tf.Tensor1D;
   });
 }
+
+/**
+ * Feature matching's generator loss (Salimans et al., 2016): |mean f(real) - mean f(fake)|^2 over
+ * the batch, f the critic's hidden features; the real features held fixed.
+ */
+export function featureMatching(model: Model, real: tf.Tensor2D, fake: tf.Tensor2D): tf.Scalar {
+  const features = model.criticFeatures;
+  if (!features) throw new TypeError("feature matching needs a model with its critic's features");
+  return tf.tidy(() => {
+    const target = constantOf(tf.mean(features(real), 0));
+    return tf.sum(tf.square(tf.sub(target, tf.mean(features(fake), 0)))) as tf.Scalar;
+  });
+}

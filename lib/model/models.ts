@@ -91,6 +91,21 @@ export function validateModelConfig(config: ModelConfig): void {
       `generatorNorm applies to the MLP GAN; got "${config.kind}", "${config.arch}"`,
     );
   }
+  if (
+    config.minibatchDiscrimination !== undefined &&
+    (config.kind !== "gan" || config.arch !== "mlp" || config.conditional)
+  ) {
+    throw new RangeError(
+      `minibatchDiscrimination applies to the unconditional MLP GAN; got "${config.kind}", ` +
+        `"${config.arch}"${config.conditional ? ", conditional" : ""}`,
+    );
+  }
+  if (config.criticArch !== undefined) {
+    oneOf("criticArch", config.criticArch, ["mlp", "conv"]);
+    if (config.kind !== "vaegan") {
+      throw new RangeError(`criticArch applies to kind "vaegan" only; got "${config.kind}"`);
+    }
+  }
   if (config.codebookSize !== undefined) positiveInteger("codebookSize", config.codebookSize);
   if (config.kind === "vqvae" && (config.arch !== "conv" || prior !== "normal")) {
     throw new RangeError(

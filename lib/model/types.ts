@@ -59,8 +59,19 @@ export interface ModelConfig {
   conditioning?: "input" | "projection";
   /** Batch normalisation after each hidden layer of an MLP GAN's generator. Absent means none. */
   generatorNorm?: boolean;
+  /**
+   * Minibatch discrimination in an unconditional MLP GAN's discriminator (Salimans et al., 2016):
+   * its output layer also reads how close each image's features are to the rest of its batch's.
+   * Absent means none.
+   */
+  minibatchDiscrimination?: boolean;
   /** A VQ-VAE's codebook: K vectors of `latentSize` numbers (default 64). */
   codebookSize?: number;
+  /**
+   * A VAE-GAN's discriminator: `mlp` (absent) is notebook 05's MLP GAN's, its features the
+   * 128-unit layer; `conv` the DCGAN's, its features the 7 x 7 x 32 grid before the output.
+   */
+  criticArch?: "mlp" | "conv";
 }
 
 /** What an encoder returns: the code's mean and, for a VAE, its log-variance. Both [B, latent]. */

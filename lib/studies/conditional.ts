@@ -4,8 +4,10 @@
  * image's style decoded with every label (Kingma et al., 2014's analogies).
  * @module
  */
-import { type Dataset, NUM_CLASSES, subset } from "../data/mod.ts";
+import * as tf from "@tensorflow/tfjs";
+import { type Dataset, IMAGE_SIZE, NUM_CLASSES, subset } from "../data/mod.ts";
 import {
+  type ClassifierView,
   classifierView,
   decodeCodes,
   encodeAll,
@@ -13,8 +15,9 @@ import {
   frechetDistance,
   priorCodes,
 } from "../measure/mod.ts";
-import type { Model } from "../model/mod.ts";
+import { type Model, withLabels } from "../model/mod.ts";
 import { measureOnce, type Run } from "../train/mod.ts";
+import { generatorImages } from "./generators.ts";
 
 /** The labels of `perDigit` samples of each digit, digit by digit: 0 0 ... 1 1 ... 9. */
 export function digitRows(perDigit: number): number[] {
@@ -67,24 +70,122 @@ export function askedDigits(
       const read = p.indexOf(Math.max(...p));
       if (read === asked[i]) perDigitRight[asked[i]] += 1 / perDigit;
     }
-    const rowsOf = (features: Float32Array, rows: number[]) => {
-      const out = new Float32Array(rows.length * samples.dim);
-      rows.forEach((r, i) =>
-        out.set(features.subarray(r * samples.dim, (r + 1) * samples.dim), i * samples.dim)
-      );
-      return featureStats(out, samples.dim);
-    };
-    const frechetPerDigit = Array.from({ length: NUM_CLASSES }, (_, digit) => {
-      const mine = asked.flatMap((d, i) => (d === digit ? [i] : []));
-      const theirs = Array.from(test.labels).flatMap((d, i) => (d === digit ? [i] : []));
-      return frechetDistance(rowsOf(samples.features, mine), rowsOf(real.features, theirs));
-    });
     return {
       perDigit: perDigitRight,
       overall: perDigitRight.reduce((a, b) => a + b, 0) / NUM_CLASSES,
-      frechetPerDigit,
+      frechetPerDigit: frechetByClass(samples, asked, real, test.labels),
     };
   });
+}
+
+/**
+ * For each digit, the Fréchet distance between the samples whose class `groups` gives as that
+ * digit and the real images of that class, in the classifier's features; NaN for a digit with
+ * fewer than 2 samples (no covariance to compare).
+ */
+function frechetByClass(
+  samples: ClassifierView,
+  groups: ArrayLike<number>,
+  real: ClassifierView,
+  realLabels: ArrayLike<number>,
+): number[] {
+  const statsOf = (view: ClassifierView, rows: number[]) => {
+    const out = new Float32Array(rows.length * view.dim);
+    rows.forEach((r, i) =>
+      out.set(view.features.subarray(r * view.dim, (r + 1) * view.dim), i * view.dim)
+    );
+    return featureStats(out, view.dim);
+  };
+  const rowsOf = (labels: ArrayLike<number>, digit: number) =>
+    Array.from(labels).flatMap((d, i) => (d === digit ? [i] : []));
+  return Array.from({ length: NUM_CLASSES }, (_, digit) => {
+    const mine = rowsOf(groups, digit);
+    if (mine.length < 2) return NaN;
+    return frechetDistance(statsOf(samples, mine), statsOf(real, rowsOf(realLabels, digit)));
+  });
+}
+
+/** How a generator's samples read: the digits it draws, and how well. */
+export interface DigitsAsRead {
+  /** For each digit, the share of the samples the classifier reads as that digit. */
+  share: number[];
+  /**
+   * For each digit, the Fréchet distance of the samples read as that digit to the real test
+   * digits of that class (NaN when fewer than 2 samples are read as it).
+   */
+  frechetPerDigit: number[];
+}
+
+/**
+ * {@linkcode DigitsAsRead} of `n` samples of a run's generator (seed `seed`; a conditional one is
+ * asked for the digits 0, 1, ..., 9 in turn), read by `classifier` and compared to the test images
+ * of `test` of each class: the per-class counterpart of {@linkcode askedDigits} for a model that
+ * cannot be asked, and for a conditional one, which digits it draws whatever it is asked. Computed
+ * once and kept in the run's folder.
+ */
+export function digitsAsRead(
+  run: Run,
+  classifier: Run,
+  test: Dataset,
+  { n, seed, reference }: { n: number; seed: number; reference: string },
+): Promise<DigitsAsRead> {
+  const key = `digits as read: classifier ${classifier.hash}, ${n} samples, seed ${seed}, ` +
+    `reference ${reference}`;
+  return measureOnce(run, key, () => {
+    const samples = classifierView(classifier.model, generatorImages(run.model, n, seed));
+    const read = Array.from({ length: n }, (_, i) => {
+      const p = samples.probabilities.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES);
+      return p.indexOf(Math.max(...p));
+    });
+    const share = new Array<number>(NUM_CLASSES).fill(0);
+    for (const d of read) share[d] += 1 / n;
+    const real = classifierView(classifier.model, test.images);
+    return { share, frechetPerDigit: frechetByClass(samples, read, real, test.labels) };
+  }).then((kept) => ({
+    ...kept,
+    // JSON keeps NaN as null.
+    frechetPerDigit: kept.frechetPerDigit.map((v) => v ?? NaN),
+  }));
+}
+
+/** How much a conditional GAN's critic uses the label, on real images. */
+export interface CriticLabelReading {
+  /** The share of images whose critic logit is highest with their own label of the ten. */
+  ownLabelHighest: number;
+  /** The mean of (logit with the own label) - (mean logit with the nine others). */
+  logitGap: number;
+}
+
+/**
+ * {@linkcode CriticLabelReading} of a conditional GAN's critic on `images` (real digits in [0, 1]
+ * with their labels): each image is shown to the critic with each of the ten labels. A critic
+ * that ignores the label gives every label the same logit (gap 0, own label highest about one
+ * time in ten, by ties and float noise); one that uses it scores the true label highest.
+ */
+export function criticLabelReading(model: Model, images: Dataset): CriticLabelReading {
+  if (model.config.kind !== "gan" || !model.config.conditional || !model.critic) {
+    throw new TypeError("criticLabelReading needs a conditional GAN (kind gan, conditional: true)");
+  }
+  const n = images.size;
+  const logits = tf.tidy(() => {
+    const x = tf.sub(tf.mul(tf.tensor2d(images.images, [n, IMAGE_SIZE]), 2), 1) as tf.Tensor2D;
+    return tf.stack(
+      Array.from(
+        { length: NUM_CLASSES },
+        (_, label) => withLabels(model, new Array<number>(n).fill(label)).critic!(x),
+      ),
+      1,
+    ).dataSync() as Float32Array;
+  });
+  let highest = 0;
+  let gap = 0;
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(logits.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES));
+    const own = row[images.labels[i]];
+    if (own === Math.max(...row) && row.filter((v) => v === own).length === 1) highest++;
+    gap += own - (row.reduce((a, b) => a + b, 0) - own) / (NUM_CLASSES - 1);
+  }
+  return { ownLabelHighest: highest / n, logitGap: gap / n };
 }
 
 /**

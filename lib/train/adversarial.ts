@@ -12,6 +12,7 @@ import {
   buildModel,
   disposeModel,
   elboTerms,
+  featureMatching,
   type GeneratorLoss,
   generatorLoss,
   type Model,
@@ -36,6 +37,7 @@ type AdversarialConfig = Pick<
   | "learningRate"
   | "beta1"
   | "ganLoss"
+  | "featureMatching"
   | "labelSmoothing"
   | "realTargets"
   | "criticSteps"
@@ -158,16 +160,13 @@ export class GanStep implements Step<GanTerm> {
       applied(this.#criticAdam, this.#critic, d.grads);
     }
     if (this.#config.generatorNoise === "fresh") z = draw(criticSteps);
-    const g = checkedGrads(
-      () =>
-        tf.mean(
-          generatorLoss(
-            critic(generatedImages(model.decode(z))),
-            this.#config.ganLoss ?? "non-saturating",
-          ),
-        ) as tf.Scalar,
-      this.#generator,
-    );
+    const g = checkedGrads(() => {
+      const fake = generatedImages(model.decode(z));
+      if (this.#config.featureMatching) return featureMatching(model, real, fake);
+      return tf.mean(
+        generatorLoss(critic(fake), this.#config.ganLoss ?? "non-saturating"),
+      ) as tf.Scalar;
+    }, this.#generator);
     applied(this.#generatorAdam, this.#generator, g.grads);
     const terms = tf.concat([
       tf.stack([d!.value, d!.value, g.value, ...scores]),

@@ -62,9 +62,10 @@ export const VQ_TERMS = [
 export type VqTerm = typeof VQ_TERMS[number];
 
 /**
- * A VAE-GAN step's terms: `loss` is the encoder's (kl + featureReconstruction), then the KL (nats
- * per image), the reconstruction error in the discriminator's features, the discriminator's and
- * the decoder's adversarial losses, and the mean D(x) and D of the decodes of prior draws.
+ * A VAE-GAN step's terms: `loss` is the encoder's (beta * kl + featureReconstruction), then the
+ * KL (nats per image), the reconstruction error in the discriminator's features, the
+ * discriminator's and the decoder's adversarial losses, and the mean D(x) and D of the decodes of
+ * prior draws.
  */
 export const VAEGAN_TERMS = [
   "loss",

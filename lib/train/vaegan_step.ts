@@ -2,7 +2,7 @@
  * Training a VAE-GAN (kind `vaegan`; Larsen et al., 2016, algorithm 1): from one forward pass,
  * three gradients at the same weights, then three Adam updates.
  *
- * - the encoder on KL(q(z|x) || p(z)) + L_feat,
+ * - the encoder on beta * KL(q(z|x) || p(z)) + L_feat (beta is the config's KL weight, 1 by default),
  * - the decoder on featureWeight * L_feat + its adversarial loss on x~ (the reconstruction) and on
  *   x_p (the decode of a prior draw), non-saturating,
  * - the discriminator on real x (target 1) against x~ and x_p (target 0),
@@ -33,13 +33,13 @@ import { SEED_PURPOSE, type Step, type StepPosition, stepSeed } from "./step.ts"
 export class VaeGanStep implements Step<VaeGanTerm> {
   readonly terms = VAEGAN_TERMS;
   #model: Model;
-  #config: Pick<TrainConfig, "seed" | "featureWeight">;
+  #config: Pick<TrainConfig, "seed" | "featureWeight" | "beta">;
   #parts: { encoder: tf.Variable[]; decoder: tf.Variable[]; critic: tf.Variable[] };
   #adams: { encoder: Adam; decoder: Adam; critic: Adam };
 
   constructor(
     model: Model,
-    config: Pick<TrainConfig, "seed" | "featureWeight" | "learningRate" | "beta1">,
+    config: Pick<TrainConfig, "seed" | "featureWeight" | "beta" | "learningRate" | "beta1">,
   ) {
     if (!model.critic || !model.criticFeatures) {
       throw new TypeError("a VAE-GAN step needs a model with a critic and its features");
@@ -89,7 +89,8 @@ export class VaeGanStep implements Step<VaeGanTerm> {
       const { kl, reconstructed } = forward();
       const feature = featureLoss(reconstructed);
       kept = [tf.mean(kl), tf.mean(feature)].map(tf.keep);
-      return tf.mean(tf.add(kl, feature)) as tf.Scalar;
+      const { beta } = this.#config;
+      return tf.mean(tf.add(beta === 1 ? kl : tf.mul(kl, beta), feature)) as tf.Scalar;
     }, this.#parts.encoder);
     const g = checkedGrads(() => {
       const { reconstructed, generated } = forward();

@@ -12,6 +12,9 @@ import {
   GAN_DEFAULTS,
   generatorLoss,
   initBackend,
+  MINIBATCH_DIMS,
+  MINIBATCH_KERNELS,
+  minibatchFeatures,
   partVariables,
 } from "../../lib/mod.ts";
 
@@ -100,4 +103,37 @@ Deno.test("model and train configs of the new kinds are checked", () => {
     RangeError,
     "latentSize >= 2",
   );
+});
+
+Deno.test("minibatch discrimination: each kernel sums exp(-L1 distance) over the batch, itself included", () => {
+  const [a, b, c] = [128, MINIBATCH_KERNELS, MINIBATCH_DIMS];
+  const t = tf.randomNormal([a, b * c], 0, 0.05, "float32", 2) as tf.Tensor2D;
+  const f = tf.randomNormal([3, a], 0, 1, "float32", 4) as tf.Tensor2D;
+  const out = minibatchFeatures(f, t).arraySync();
+  // Written out: M = f T, rows of C per kernel.
+  const m = tf.matMul(f, t).arraySync() as number[][];
+  for (let i = 0; i < 3; i++) {
+    for (let k = 0; k < b; k++) {
+      let expected = 0;
+      for (let j = 0; j < 3; j++) {
+        let distance = 0;
+        for (let q = 0; q < c; q++) distance += Math.abs(m[i][k * c + q] - m[j][k * c + q]);
+        expected += Math.exp(-distance);
+      }
+      assertAlmostEquals(out[i][k], expected, 1e-5);
+    }
+  }
+  // A batch of one image repeated: every kernel counts the batch.
+  const same = minibatchFeatures(tf.tile(tf.slice(f, [0, 0], [1, a]), [5, 1]) as tf.Tensor2D, t);
+  assert(same.arraySync().flat().every((v) => Math.abs(v - 5) < 1e-5));
+  const model = buildModel({ ...GAN_DEFAULTS, minibatchDiscrimination: true });
+  assertEquals(model.critic!(tf.zeros([4, 784])).shape, [4]);
+  assertEquals(model.names.at(-1), "critic.minibatch.kernel");
+  assertThrows(
+    () => buildModel({ ...GAN_DEFAULTS, arch: "conv", minibatchDiscrimination: true }),
+    RangeError,
+    'minibatchDiscrimination applies to the unconditional MLP GAN; got "gan", "conv"',
+  );
+  tf.dispose([t, f, same]);
+  disposeModel(model);
 });

@@ -34,6 +34,57 @@ Deno.test("a VAE-GAN is the MLP VAE plus a discriminator with 128 features", () 
   disposeModel(model);
 });
 
+Deno.test("criticArch conv: the VAE-GAN's discriminator is the DCGAN's, its features 7 x 7 x 32", () => {
+  const model = buildModel({ ...SMALL, criticArch: "conv" });
+  const dcgan = buildModel({ ...SMALL, kind: "gan", arch: "conv" });
+  const x = tf.randomUniform([3, 784], -1, 1, "float32", 5) as tf.Tensor2D;
+  assertEquals(model.criticFeatures!(x).shape, [3, 7 * 7 * 32]);
+  assertEquals(
+    partVariables(model, "critic").map((v) => v.shape),
+    partVariables(dcgan, "critic").map((v) => v.shape),
+  );
+  // The same layers: with the DCGAN's critic weights copied in, the same logits.
+  partVariables(model, "critic").forEach((v, i) => v.assign(partVariables(dcgan, "critic")[i]));
+  const [ours, theirs] = [model.critic!(x), dcgan.critic!(x)];
+  assertEquals(Array.from(ours.dataSync()), Array.from(theirs.dataSync()));
+  assertThrows(
+    () => buildModel({ ...SMALL, kind: "vae", criticArch: "conv" }),
+    RangeError,
+    'criticArch applies to kind "vaegan" only; got "vae"',
+  );
+  assertThrows(
+    () => buildModel({ ...SMALL, criticArch: "deep" as "conv" }),
+    RangeError,
+    'criticArch must be one of "mlp", "conv"; got "deep"',
+  );
+  tf.dispose([x, ours, theirs]);
+  disposeModel(model);
+  disposeModel(dcgan);
+});
+
+Deno.test("VaeGanStep: beta changes only the encoder's update", async () => {
+  const batch = syntheticDigits(16, 4);
+  const after = async (beta: number) => {
+    const model = buildModel(SMALL);
+    const step = new VaeGanStep(model, { ...SMALL, beta });
+    (await step.run(batch, { epoch: 1, step: 1 })).dispose();
+    step.close();
+    const weights = getWeights(model);
+    const names = model.names;
+    disposeModel(model);
+    return { weights, names };
+  };
+  const [one, tenth] = [await after(1), await after(0.1)];
+  one.names.forEach((name, i) => {
+    const same = one.weights[i].every((v, j) => v === tenth.weights[i][j]);
+    assertEquals(
+      same,
+      !name.startsWith("encoder."),
+      `${name}: same update for both betas? ${same}`,
+    );
+  });
+});
+
 Deno.test("VaeGanStep: featureWeight changes only the decoder's update; every part learns", async () => {
   const batch = syntheticDigits(16, 4);
   const after = async (featureWeight: number) => {
@@ -62,11 +113,11 @@ Deno.test("VaeGanStep: featureWeight changes only the decoder's update; every pa
       `${name}: same update for both weights? ${same}`,
     );
   });
-  // Terms: loss = kl + featureReconstruction; scores are probabilities.
+  // Terms: loss = beta * kl + featureReconstruction; scores are probabilities.
   const [loss, kl, feature, , , real, fake] = plain.values;
   assert(
-    Math.abs(loss - (kl + feature)) < 1e-3 * Math.max(1, loss),
-    `${loss} vs ${kl} + ${feature}`,
+    Math.abs(loss - (SMALL.beta * kl + feature)) < 1e-3 * Math.max(1, loss),
+    `${loss} vs ${SMALL.beta} * ${kl} + ${feature}`,
   );
   assert(real > 0 && real < 1 && fake > 0 && fake < 1);
   assertNotEquals(plain.values[4], none.values[4]);

@@ -1,10 +1,13 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import {
   askedDigits,
   buildModel,
   CLASSIFIER_DEFAULTS,
+  criticLabelReading,
+  digitsAsRead,
   disposeModel,
+  GAN_DEFAULTS,
   initBackend,
   type Run,
   STANDARD_NORMAL,
@@ -114,5 +117,89 @@ Deno.test("askedDigits(): each digit's Fréchet distance is to the real test dig
     await Deno.remove(dir, { recursive: true });
     tf.dispose(where);
     disposeModel(generator);
+  }
+});
+
+Deno.test("digitsAsRead() gives each digit's share of the samples, and NaN where none is read", async () => {
+  const model = buildModel({ ...GAN_DEFAULTS, latentSize: 4 });
+  // A stand-in classifier whose class is the sign pattern of two features: mean pixel above 1/2
+  // (tanh'd samples in [0, 1]) reads as 7, else 2; features constant per class.
+  const classifier = {
+    ...standInClassifier((x) =>
+      tf.tidy(() => {
+        const bright = tf.cast(tf.greater(tf.mean(x, 1, true), 0.5), "float32");
+        return tf.concat([bright, tf.mul(bright, 2)], 1) as tf.Tensor2D;
+      })
+    ),
+    decode: (f: tf.Tensor2D) =>
+      tf.tidy(() => {
+        const bright = tf.cast(tf.slice(f, [0, 0], [-1, 1]), "float32");
+        const seven = tf.oneHot(tf.fill([f.shape[0]], 7, "int32") as tf.Tensor1D, 10);
+        const two = tf.oneHot(tf.fill([f.shape[0]], 2, "int32") as tf.Tensor1D, 10);
+        return tf.mul(tf.add(tf.mul(seven, bright), tf.mul(two, tf.sub(1, bright))), 9);
+      }) as tf.Tensor2D,
+  };
+  const generator = {
+    ...model,
+    // Every other sample bright: decode's logits +-10 by the code's row parity.
+    decode: (z: tf.Tensor2D) =>
+      tf.tidy(() => {
+        const parity = Array.from({ length: z.shape[0] }, (_, i) => (i % 2 === 0 ? 10 : -10));
+        return tf.tile(tf.tensor2d(parity, [z.shape[0], 1]), [1, 784]) as tf.Tensor2D;
+      }),
+  };
+  const test = syntheticDigits(200, 3);
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = { model: generator, folder: dir, hash: "half" } as unknown as Run;
+    const reader = { model: classifier, folder: dir, hash: "bright" } as unknown as Run;
+    const options = { n: 20, seed: 1, reference: "synthetic" };
+    for (const pass of ["computed", "read back"]) {
+      const read = await digitsAsRead(run, reader, test, options);
+      assertEquals(read.share.map((s) => Math.round(s * 20)), [0, 0, 10, 0, 0, 0, 0, 10, 0, 0]);
+      read.frechetPerDigit.forEach((d, digit) =>
+        assert(
+          digit === 2 || digit === 7 ? Number.isFinite(d) : Number.isNaN(d),
+          `${pass}: digit ${digit}: ${d}`,
+        )
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    disposeModel(model);
+  }
+});
+
+Deno.test("criticLabelReading(): the logit's gap between the own label and the others, and how often it is highest", () => {
+  const model = buildModel({ ...GAN_DEFAULTS, latentSize: 4, conditional: true });
+  // A stand-in critic: the image's mean pixel plus v . one-hot(label), v fixed.
+  const v = [0, 3, 1, 0, 0, 0, 0, 0, -2, 0.5];
+  const critic = (x: tf.Tensor2D) =>
+    tf.tidy(() =>
+      tf.add(
+        tf.mean(tf.slice(x, [0, 0], [-1, 784]), 1),
+        tf.reshape(tf.matMul(tf.slice(x, [0, 784], [-1, 10]), tf.tensor2d(v, [10, 1])), [-1]),
+      )
+    ) as tf.Tensor1D;
+  const images = syntheticDigits(60, 4);
+  try {
+    const read = criticLabelReading({ ...model, critic }, images);
+    const sum = v.reduce((a, b) => a + b, 0);
+    const labels = Array.from(images.labels);
+    const gap = labels.reduce((a, y) => a + v[y] - (sum - v[y]) / 9, 0) / labels.length;
+    assertAlmostEquals(read.logitGap, gap, 1e-5);
+    // v's largest entry is label 1's: only images of a 1 have their own label highest.
+    assertEquals(read.ownLabelHighest, labels.filter((y) => y === 1).length / labels.length);
+    // A critic that ignores the label: gap 0, no label strictly highest.
+    const blind = criticLabelReading({
+      ...model,
+      critic: (x) => tf.tidy(() => tf.mean(tf.slice(x, [0, 0], [-1, 784]), 1) as tf.Tensor1D),
+    }, images);
+    assertEquals(blind, { ownLabelHighest: 0, logitGap: 0 });
+    const gan = buildModel({ ...GAN_DEFAULTS, latentSize: 4 });
+    assertThrows(() => criticLabelReading(gan, images), TypeError);
+    disposeModel(gan);
+  } finally {
+    disposeModel(model);
   }
 });

@@ -178,6 +178,24 @@ const ROWS: Row[] = [
     'ganLoss must be one of "non-saturating", "saturating"; got "wasserstein"',
   ],
   [
+    "featureMatching in the DCGAN",
+    trainWith({ kind: "gan", arch: "conv", featureMatching: true }),
+    RangeError,
+    'featureMatching applies to the unconditional MLP GAN; got "gan", "conv"',
+  ],
+  [
+    "featureMatching in a cGAN",
+    trainWith({ kind: "gan", conditional: true, featureMatching: true }),
+    RangeError,
+    'featureMatching applies to the unconditional MLP GAN; got "gan", "mlp", conditional',
+  ],
+  [
+    "featureMatching with a ganLoss",
+    trainWith({ kind: "gan", featureMatching: true, ganLoss: "saturating" }),
+    RangeError,
+    "featureMatching replaces the generator's ganLoss: give one",
+  ],
+  [
     "labelSmoothing 0.6",
     trainWith({ kind: "gan", labelSmoothing: 0.6 }),
     RangeError,

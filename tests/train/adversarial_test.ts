@@ -7,6 +7,7 @@ import {
   CLASSIFIER_DEFAULTS,
   criticLoss,
   disposeModel,
+  featureMatching,
   GAN_DEFAULTS,
   GanStep,
   generatedImages,
@@ -171,5 +172,61 @@ Deno.test("GanStep with criticSteps = 3: three critic steps on fresh draws, the 
   assert(once.some((w, i) => w.some((v, j) => v !== ours[i][j])));
   generatorAdam.dispose();
   criticAdam.dispose();
+  disposeModel(model);
+});
+
+Deno.test("feature matching: the MLP GAN's critic features, their matching loss, and a step on it", async () => {
+  const config = { ...GAN_DEFAULTS, latentSize: 4, seed: 3, featureMatching: true };
+  const batch = syntheticMnist(16, 8).train;
+  const model = buildModel(config);
+  const [generator, critic] = [partVariables(model, "generator"), partVariables(model, "critic")];
+  const real = tf.tidy(() => tf.sub(tf.mul(imagesOf(batch), 2), 1) as tf.Tensor2D);
+  const z = model.prior.sample(batch.size, 4, 11);
+  const fake = tf.tidy(() => generatedImages(model.decode(z)));
+  // The features are the critic's last hidden layer: its logit is features . w + b.
+  const [w, b] = critic.slice(-2).map((v) => v.dataSync());
+  const features = model.criticFeatures!(real).arraySync() as number[][];
+  const logits = model.critic!(real).dataSync();
+  features.forEach((f, i) => {
+    const logit = f.reduce((a, v, j) => a + v * w[j], b[0]);
+    assert(Math.abs(logit - logits[i]) < 1e-5, `image ${i}: ${logit} against ${logits[i]}`);
+  });
+  // |mean f(real) - mean f(fake)|^2, in float64 from the features.
+  const fakeFeatures = model.criticFeatures!(fake).arraySync() as number[][];
+  const meanOf = (rows: number[][]) =>
+    rows[0].map((_, j) => rows.reduce((a, r) => a + r[j], 0) / rows.length);
+  const [mr, mf] = [meanOf(features), meanOf(fakeFeatures)];
+  const expected = mr.reduce((a, v, j) => a + (v - mf[j]) ** 2, 0);
+  const loss = featureMatching(model, real, fake);
+  assert(Math.abs(loss.dataSync()[0] - expected) <= 1e-5 * expected, `${loss.dataSync()[0]}`);
+  loss.dispose();
+  // One step: the critic's as usual, then the generator on the matching loss under the new critic.
+  const ours = await (async () => {
+    const m = buildModel(config);
+    const step = new GanStep(m, config);
+    (await step.run(batch, { epoch: 1, step: 2 })).dispose();
+    step.close();
+    const weights = getWeights(m);
+    disposeModel(m);
+    return weights;
+  })();
+  const settings = { learningRate: config.learningRate, beta1: config.beta1 };
+  const [gAdam, dAdam] = [new Adam(settings), new Adam(settings)];
+  const seed = stepSeed(config.seed, { epoch: 1, step: 2, purpose: SEED_PURPOSE.sampling });
+  tf.tidy(() => {
+    const draws = model.prior.sample(batch.size, 4, seed);
+    const fakes = () => generatedImages(model.decode(draws));
+    const d = () => criticLoss(model.critic!(real), model.critic!(fakes()), 1);
+    dAdam.apply(critic, tf.variableGrads(d, critic).grads);
+    const g = () => featureMatching(model, real, fakes());
+    gAdam.apply(generator, tf.variableGrads(g, generator).grads);
+  });
+  for (const [i, weights] of getWeights(model).entries()) {
+    const gap = weights.reduce((m, v, j) => Math.max(m, Math.abs(v - ours[i][j])), 0);
+    assert(gap < 1e-6, `variable ${i} differs from the written-out step by ${gap}`);
+  }
+  gAdam.dispose();
+  dAdam.dispose();
+  tf.dispose([real, z, fake]);
   disposeModel(model);
 });

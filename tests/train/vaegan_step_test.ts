@@ -30,6 +30,7 @@ const CONFIG: TrainConfig = {
   hiddenSize: 24,
   latentSize: 3,
   featureWeight: 0.3, // not the default: the decoder's loss must read the run's own
+  beta: 0.5, // and the encoder's KL weight
   seed: 11,
 };
 const POSITIONS = [{ epoch: 1, step: 1 }, { epoch: 1, step: 2 }];
@@ -73,7 +74,7 @@ function writtenOutStep(
   const logNotD = (images: tf.Tensor2D) => tf.log(tf.sub(1, tf.sigmoid(model.critic!(images)))); // log(1 - D)
   const encoder = tf.variableGrads(() => {
     const { kl, feature } = pass();
-    return tf.mean(tf.add(kl, feature)) as tf.Scalar;
+    return tf.mean(tf.add(tf.mul(kl, CONFIG.beta), feature)) as tf.Scalar;
   }, parts.encoder);
   const decoder = tf.variableGrads(() => {
     const { tilde, prior, feature } = pass();
