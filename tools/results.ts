@@ -83,6 +83,16 @@ function runLine(run: Record<string, unknown> | null): string {
   ].filter(Boolean).join("; ");
 }
 
+/** A table cell as the notebook had it: JSON keeps a NaN (a spread's too) as null. */
+function nanFromJson<T>(value: T): T {
+  if (value === null) return NaN as T;
+  if (typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(nanFromJson) as T;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, nanFromJson(v)]),
+  ) as T;
+}
+
 /** The Markdown of every notebook's tables, headed by where and from what they ran. */
 export function resultsMarkdown(notebooks: readonly NotebookTables[], context: RunContext): string {
   const products = [...new Set(notebooks.map((n) => n.run?.products).filter(Boolean))];
@@ -101,7 +111,9 @@ export function resultsMarkdown(notebooks: readonly NotebookTables[], context: R
     const time = seconds === undefined ? "" : `; ran in ${Math.round(seconds)} s`;
     if (line || time) lines.push(`${line}${time}.`.replace(/^; /, ""), "");
     for (const t of notebook.tables) {
-      const rows = t.rows.map((row) => Object.fromEntries(t.columns.map((c) => [c, row[c]])));
+      const rows = t.rows.map((row) =>
+        Object.fromEntries(t.columns.map((c) => [c, nanFromJson(row[c])]))
+      );
       lines.push(
         table(rows, { title: t.title || undefined, digits: t.digits ?? 4 }).toMarkdown(),
         "",

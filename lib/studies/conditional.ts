@@ -159,8 +159,9 @@ export interface CriticLabelReading {
 /**
  * {@linkcode CriticLabelReading} of a conditional GAN's critic on `images` (real digits in [0, 1]
  * with their labels): each image is shown to the critic with each of the ten labels. A critic
- * that ignores the label gives every label the same logit (gap 0, own label highest about one
- * time in ten, by ties and float noise); one that uses it scores the true label highest.
+ * that ignores the label gives every label the same logit: gap 0, and its own label is never
+ * strictly highest (about one time in ten if rounding breaks the ties); one that uses it scores
+ * the true label highest.
  */
 export function criticLabelReading(model: Model, images: Dataset): CriticLabelReading {
   if (model.config.kind !== "gan" || !model.config.conditional || !model.critic) {

@@ -43,6 +43,24 @@ Deno.test("resultsMarkdown() heads the tables with the profile, commit, machine 
   }
   assertStringIncludes(text, "## 01_x\n\ndata full 60000 train / 10000 test; backend wasm");
   assertStringIncludes(text, "ran in 271 s");
+  // A NaN, which the tables' JSON keeps as null, in a number and in a spread.
+  const withNaN = resultsMarkdown([{
+    notebook: "07_z",
+    profile: "full",
+    run: null,
+    tables: [{
+      cell: 1,
+      title: "gaps",
+      columns: ["model", "distance", "spread"],
+      rows: [{
+        model: "GAN",
+        distance: null as unknown as number,
+        spread: { mean: null, stdError: null, min: null, max: null, values: [null] } as never,
+      }],
+      digits: 2,
+    }],
+  }], { profile: "full", commit: "c", date: "d", machine: "m", seconds: {} });
+  assertStringIncludes(withNaN, "| GAN | NaN |");
   // As the notebook showed it: 2 digits, integers as they are.
   assertStringIncludes(
     text,
