@@ -56,7 +56,7 @@ Model (each kind starts from the defaults its notebook uses; the flags below cha
   --generator-norm        batch normalisation in the MLP GAN's generator
   --codebook K            a VQ-VAE's codebook size (default 64); --commitment B (default 0.25)
 Objective:
-  --beta B                KL weight (default 1; a VAE-GAN's encoder's too)
+  --beta B                KL weight (default 1; a VAE-GAN's encoder's, default 0.1)
   --capacity G,C          capacity annealing: gamma G, the KL's target C reached at the end
   --likelihood L          bernoulli|gaussian|laplace (default bernoulli)
   --sigma S               the Gaussian or Laplace decoder's pixel scale (default 0.1; --scale too)

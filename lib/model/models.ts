@@ -92,7 +92,7 @@ export function validateModelConfig(config: ModelConfig): void {
     );
   }
   if (
-    config.minibatchDiscrimination !== undefined &&
+    config.minibatchDiscrimination &&
     (config.kind !== "gan" || config.arch !== "mlp" || config.conditional)
   ) {
     throw new RangeError(

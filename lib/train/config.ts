@@ -264,7 +264,7 @@ export function validateTrainConfig(config: TrainConfig): void {
       throw new RangeError("realTargets and labelSmoothing are two ways to smooth: give one");
     }
   }
-  if (config.featureMatching !== undefined) {
+  if (config.featureMatching) {
     if (config.kind !== "gan" || config.arch !== "mlp" || config.conditional) {
       throw new RangeError(
         `featureMatching applies to the unconditional MLP GAN; got "${config.kind}", ` +

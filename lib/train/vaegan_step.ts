@@ -2,7 +2,8 @@
  * Training a VAE-GAN (kind `vaegan`; Larsen et al., 2016, algorithm 1): from one forward pass,
  * three gradients at the same weights, then three Adam updates.
  *
- * - the encoder on beta * KL(q(z|x) || p(z)) + L_feat (beta is the config's KL weight, 1 by default),
+ * - the encoder on beta * KL(q(z|x) || p(z)) + L_feat (beta: the config's KL weight, 0.1 in
+ *   VAEGAN_DEFAULTS),
  * - the decoder on featureWeight * L_feat + its adversarial loss on x~ (the reconstruction) and on
  *   x_p (the decode of a prior draw), non-saturating,
  * - the discriminator on real x (target 1) against x~ and x_p (target 0),
