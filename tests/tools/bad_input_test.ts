@@ -595,6 +595,26 @@ const CLI_ROWS: [string[], string][] = [
     "train: --critic-steps must be a positive integer; got 0",
   ],
   [
+    ["--model", "vae", "--feature-matching"],
+    "train: --feature-matching applies to --model gan; got --model vae",
+  ],
+  [
+    ["--model", "gan", "--arch", "conv", "--feature-matching"],
+    'train: featureMatching applies to the unconditional MLP GAN; got "gan", "conv"',
+  ],
+  [
+    ["--model", "gan", "--arch", "conv", "--minibatch-discrimination"],
+    'train: minibatchDiscrimination applies to the unconditional MLP GAN; got "gan", "conv"',
+  ],
+  [
+    ["--model", "gan", "--critic-arch", "conv"],
+    "train: --critic-arch applies to --model vaegan; got --model gan",
+  ],
+  [
+    ["--model", "vaegan", "--critic-arch", "deep"],
+    'train: --critic-arch must be one of "mlp", "conv"; got "deep"',
+  ],
+  [
     ["--model", "gan", "--gan-loss", "wasserstein"],
     'train: --gan-loss must be one of "non-saturating", "saturating"; got "wasserstein"',
   ],
