@@ -707,10 +707,10 @@ export const MUTATIONS: Mutation[] = [
     to: "tf.add(kl, beta === 1 ? feature : tf.mul(feature, beta))",
   },
   {
-    name: "digitsAsRead: each sample counted as a tenth",
-    file: "lib/studies/conditional.ts",
-    from: "for (const d of read) share[d] += 1 / n;",
-    to: "for (const d of read) share[d] += 1 / NUM_CLASSES;",
+    name: "digitShares: each sample counted as a tenth",
+    file: "lib/measure/quality.ts",
+    from: "for (const digit of read) shares[digit] += 1 / read.length;",
+    to: "for (const digit of read) shares[digit] += 1 / NUM_CLASSES;",
   },
   {
     name: "criticLabelReading: the own label against the mean of all ten",

@@ -214,17 +214,23 @@ export function classifierScore(probabilities: Float32Array): number {
   return Math.exp(kl / n);
 }
 
-/** The share of the images whose most probable digit is each of 0-9 (sums to 1). */
-export function digitShares(probabilities: Float32Array): number[] {
+/** Each image's most probable digit (the first of equals), from probabilities [n * 10]. */
+export function readDigits(probabilities: Float32Array): number[] {
   const n = probabilities.length / NUM_CLASSES;
-  const shares = new Array<number>(NUM_CLASSES).fill(0);
-  for (let i = 0; i < n; i++) {
+  return Array.from({ length: n }, (_, i) => {
     let best = 0;
     for (let c = 1; c < NUM_CLASSES; c++) {
       if (probabilities[i * NUM_CLASSES + c] > probabilities[i * NUM_CLASSES + best]) best = c;
     }
-    shares[best] += 1 / n;
-  }
+    return best;
+  });
+}
+
+/** The share of the images whose most probable digit is each of 0-9 (sums to 1). */
+export function digitShares(probabilities: Float32Array): number[] {
+  const read = readDigits(probabilities);
+  const shares = new Array<number>(NUM_CLASSES).fill(0);
+  for (const digit of read) shares[digit] += 1 / read.length;
   return shares;
 }
 

@@ -5,18 +5,20 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type Dataset, IMAGE_SIZE, NUM_CLASSES, subset } from "../data/mod.ts";
+import { type Dataset, NUM_CLASSES, subset } from "../data/mod.ts";
 import {
   type ClassifierView,
   classifierView,
   decodeCodes,
+  digitShares,
   encodeAll,
   featureStats,
   frechetDistance,
   priorCodes,
+  readDigits,
 } from "../measure/mod.ts";
 import { type Model, withLabels } from "../model/mod.ts";
-import { measureOnce, type Run } from "../train/mod.ts";
+import { imagesOf, measureOnce, type Run } from "../train/mod.ts";
 import { generatorImages } from "./generators.ts";
 
 /** The labels of `perDigit` samples of each digit, digit by digit: 0 0 ... 1 1 ... 9. */
@@ -64,11 +66,10 @@ export function askedDigits(
     const samples = classifierView(classifier.model, digitSamples(run.model, perDigit, seed));
     const real = classifierView(classifier.model, test.images);
     const asked = digitRows(perDigit);
+    const read = readDigits(samples.probabilities);
     const perDigitRight = new Array<number>(NUM_CLASSES).fill(0);
     for (let i = 0; i < asked.length; i++) {
-      const p = samples.probabilities.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES);
-      const read = p.indexOf(Math.max(...p));
-      if (read === asked[i]) perDigitRight[asked[i]] += 1 / perDigit;
+      if (read[i] === asked[i]) perDigitRight[asked[i]] += 1 / perDigit;
     }
     return {
       perDigit: perDigitRight,
@@ -133,14 +134,16 @@ export function digitsAsRead(
     `reference ${reference}`;
   return measureOnce(run, key, () => {
     const samples = classifierView(classifier.model, generatorImages(run.model, n, seed));
-    const read = Array.from({ length: n }, (_, i) => {
-      const p = samples.probabilities.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES);
-      return p.indexOf(Math.max(...p));
-    });
-    const share = new Array<number>(NUM_CLASSES).fill(0);
-    for (const d of read) share[d] += 1 / n;
     const real = classifierView(classifier.model, test.images);
-    return { share, frechetPerDigit: frechetByClass(samples, read, real, test.labels) };
+    return {
+      share: digitShares(samples.probabilities),
+      frechetPerDigit: frechetByClass(
+        samples,
+        readDigits(samples.probabilities),
+        real,
+        test.labels,
+      ),
+    };
   }).then((kept) => ({
     ...kept,
     // JSON keeps NaN as null.
@@ -169,7 +172,7 @@ export function criticLabelReading(model: Model, images: Dataset): CriticLabelRe
   }
   const n = images.size;
   const logits = tf.tidy(() => {
-    const x = tf.sub(tf.mul(tf.tensor2d(images.images, [n, IMAGE_SIZE]), 2), 1) as tf.Tensor2D;
+    const x = tf.sub(tf.mul(imagesOf(images), 2), 1) as tf.Tensor2D; // what a critic sees
     return tf.stack(
       Array.from(
         { length: NUM_CLASSES },
